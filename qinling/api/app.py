@@ -1,0 +1,62 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The WSGI application factory.
+
+It builds the application and nothing else: no threads, no tables. The
+caller (a console script or the WSGI entry point) configures the database
+and hands in an engine RPC client.
+"""
+
+import types
+
+from oslo_middleware import cors
+from oslo_middleware import http_proxy_to_wsgi
+from oslo_middleware import request_id
+import pecan
+
+from qinling.api import errors
+from qinling.api import hooks
+from qinling.services import executions
+from qinling.services import functions
+from qinling.services import runtimes
+from qinling.storage import base as storage_base
+
+
+def build_services(conf, engine_client, storage=None):
+    """The services the API's controllers call."""
+    storage = storage or storage_base.load(conf)
+    return types.SimpleNamespace(
+        runtimes=runtimes.RuntimeService(engine_client),
+        functions=functions.FunctionService(conf, engine_client, storage),
+        executions=executions.ExecutionService(conf, engine_client),
+    )
+
+
+def setup_app(conf, engine_client, storage=None):
+    """Return the WSGI application of the API.
+
+    :param conf: the loaded configuration.
+    :param engine_client: a :class:`qinling.rpc.EngineClient`.
+    :param storage: the package storage; loaded from config if None.
+    """
+    services = build_services(conf, engine_client, storage)
+    app = pecan.make_app(
+        "qinling.api.controllers.root.RootController",
+        hooks=[hooks.ContextHook(), hooks.ServicesHook(conf, services),
+               errors.JsonErrorHook()],
+        debug=conf.pecan.debug,
+        force_canonical=False,
+        guess_content_type_from_ext=False,
+    )
+    app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
+    app = cors.CORS(app, conf)
+    return request_id.RequestId(app)

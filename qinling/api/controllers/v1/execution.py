@@ -1,0 +1,72 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""``/v1/executions`` and ``/v1/executions/{id}/log``."""
+
+import pecan
+from pecan import rest
+import webob
+from wsme import types as wtypes
+from wsmeext import pecan as wsme_pecan
+
+from qinling.api.controllers.v1 import resources
+from qinling.api.controllers.v1 import types
+from qinling.api import errors
+
+
+class ExecutionLogController(rest.RestController):
+
+    @pecan.expose()
+    @errors.wrap_pecan
+    def get_all(self, execution_id):
+        req = pecan.request
+        logs = req.services.executions.get_log(req.context, execution_id)
+        return webob.Response(content_type="text/plain", charset="UTF-8",
+                              text=logs)
+
+
+class ExecutionsController(rest.RestController):
+
+    log = ExecutionLogController()
+
+    @wsme_pecan.wsexpose(resources.Execution, body=resources.Execution,
+                         status_code=201)
+    @errors.wrap
+    def post(self, execution):
+        req = pecan.request
+        return resources.Execution.from_row(
+            req.services.executions.create(req.context,
+                                           execution.to_params()))
+
+    @wsme_pecan.wsexpose(resources.Executions, types.uuid, wtypes.text,
+                         wtypes.text)
+    @errors.wrap
+    def get_all(self, function_id=None, status=None, description=None):
+        req = pecan.request
+        filters = {key: value for key, value in (
+            ("function_id", function_id), ("status", status),
+            ("description", description)) if value is not None}
+        return resources.Executions(executions=[
+            resources.Execution.from_row(e)
+            for e in req.services.executions.list(req.context, filters)])
+
+    @wsme_pecan.wsexpose(resources.Execution, types.uuid)
+    @errors.wrap
+    def get_one(self, id):
+        req = pecan.request
+        return resources.Execution.from_row(
+            req.services.executions.get(req.context, id))
+
+    @wsme_pecan.wsexpose(None, types.uuid, status_code=204)
+    @errors.wrap
+    def delete(self, id):
+        req = pecan.request
+        req.services.executions.delete(req.context, id)

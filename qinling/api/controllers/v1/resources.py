@@ -1,0 +1,160 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""WSME types of the v1 API and how rows become them (upstream's shapes)."""
+
+import json
+
+import wsme
+from wsme import types as wtypes
+
+from qinling.services import executions as execution_service
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def format_time(value):
+    return value.strftime(TIME_FORMAT) if value is not None else None
+
+
+class AnyJson(wtypes.UserType):
+    """Text, or any JSON value (kept as given; the service interprets it)."""
+
+    basetype = wtypes.text
+    name = "json"
+
+    def validate(self, value):
+        return value
+
+    @staticmethod
+    def frombasetype(value):
+        return value
+
+
+any_json = AnyJson()
+
+
+class Resource(wtypes.Base):
+    """A resource with read-only bookkeeping fields."""
+
+    id = wsme.wsattr(wtypes.text, readonly=True)
+    project_id = wsme.wsattr(wtypes.text, readonly=True)
+    created_at = wsme.wsattr(wtypes.text, readonly=True)
+    updated_at = wsme.wsattr(wtypes.text, readonly=True)
+
+    @classmethod
+    def from_row(cls, row):
+        obj = cls()
+        for key in row.__table__.columns.keys():
+            if key in ("created_at", "updated_at"):
+                setattr(obj, key, format_time(getattr(row, key)))
+            elif hasattr(cls, key):
+                setattr(obj, key, getattr(row, key))
+        return obj
+
+    def to_values(self):
+        """The attributes the caller set, as a dict (None left out)."""
+        values = {}
+        for attr in self._wsme_attributes:
+            value = getattr(self, attr.key)
+            if value is not wtypes.Unset and value is not None:
+                values[attr.key] = value
+        return values
+
+
+class Runtime(Resource):
+    name = wtypes.text
+    description = wtypes.text
+    image = wtypes.text
+    is_public = wsme.wsattr(bool, default=True)
+    trusted = wsme.wsattr(bool, default=True)
+    status = wsme.wsattr(wtypes.text, readonly=True)
+    #: why the runtime is in ``error`` (not in upstream).
+    status_reason = wsme.wsattr(wtypes.text, readonly=True)
+
+
+class Runtimes(wtypes.Base):
+    runtimes = [Runtime]
+
+
+class Function(Resource):
+    """A function as the list shows it: ``code`` is a JSON string there."""
+
+    name = wtypes.text
+    description = wtypes.text
+    runtime_id = wtypes.text
+    code = wtypes.text
+    entry = wtypes.text
+    cpu = int
+    memory_size = int
+    timeout = int
+    count = wsme.wsattr(int, readonly=True)
+    latest_version = wsme.wsattr(int, readonly=True)
+
+    @classmethod
+    def from_row(cls, row):
+        obj = super().from_row(row)
+        obj.code = json.dumps(row.code)
+        return obj
+
+
+class Functions(wtypes.Base):
+    functions = [Function]
+
+
+def function_to_dict(row):
+    """A function as show, create and update return it (``code`` a dict)."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "runtime_id": row.runtime_id,
+        "code": row.code,
+        "entry": row.entry,
+        "cpu": row.cpu,
+        "memory_size": row.memory_size,
+        "timeout": row.timeout,
+        "count": row.count,
+        "latest_version": row.latest_version,
+        "project_id": row.project_id,
+        "created_at": format_time(row.created_at),
+        "updated_at": format_time(row.updated_at),
+    }
+
+
+class Execution(Resource):
+    function_id = wtypes.text
+    function_version = int
+    function_alias = wtypes.text
+    description = wtypes.text
+    sync = bool
+    input = any_json
+    status = wsme.wsattr(wtypes.text, readonly=True)
+    #: a JSON string such as ``{"output": ..., "duration": ...}``.
+    result = wsme.wsattr(wtypes.text, readonly=True)
+
+    @classmethod
+    def from_row(cls, row):
+        obj = super().from_row(row)
+        obj.input = execution_service.render_input(row.input)
+        obj.result = json.dumps(row.result) if row.result is not None \
+            else None
+        return obj
+
+    def to_params(self):
+        """The create request; explicit nulls count as not given."""
+        return {attr.key: getattr(self, attr.key)
+                for attr in self._wsme_attributes
+                if getattr(self, attr.key) not in (wtypes.Unset, None)}
+
+
+class Executions(wtypes.Base):
+    executions = [Execution]

@@ -1,0 +1,57 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""``/v1/runtimes``."""
+
+import pecan
+from pecan import rest
+from wsmeext import pecan as wsme_pecan
+
+from qinling.api.controllers.v1 import resources
+from qinling.api.controllers.v1 import types
+from qinling.api import errors
+from qinling import exceptions
+
+
+class RuntimesController(rest.RestController):
+
+    @wsme_pecan.wsexpose(resources.Runtime, body=resources.Runtime,
+                         status_code=201)
+    @errors.wrap
+    def post(self, runtime):
+        values = runtime.to_values()
+        if not values.get("image"):
+            raise exceptions.InputException(
+                "Required param is missing. Required: {'image'}")
+        req = pecan.request
+        return resources.Runtime.from_row(
+            req.services.runtimes.create(req.context, values))
+
+    @wsme_pecan.wsexpose(resources.Runtimes)
+    @errors.wrap
+    def get_all(self):
+        req = pecan.request
+        return resources.Runtimes(runtimes=[
+            resources.Runtime.from_row(r)
+            for r in req.services.runtimes.list(req.context)])
+
+    @wsme_pecan.wsexpose(resources.Runtime, types.uuid)
+    @errors.wrap
+    def get_one(self, id):
+        req = pecan.request
+        return resources.Runtime.from_row(
+            req.services.runtimes.get(req.context, id))
+
+    @wsme_pecan.wsexpose(None, types.uuid, status_code=204)
+    @errors.wrap
+    def delete(self, id):
+        req = pecan.request
+        req.services.runtimes.delete(req.context, id)

@@ -1,0 +1,98 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The one place where errors become ``{"faultstring": ...}`` bodies.
+
+* :func:`wrap` guards every controller method: a
+  :class:`~qinling.exceptions.QinlingException` passes through with its
+  code; anything else is logged with its traceback and becomes a bare 500,
+  so no internal detail reaches the caller. WSME then renders the exception
+  (it reads ``code`` and ``faultstring``).
+* :func:`wrap_pecan` does the same for plain pecan endpoints (multipart
+  uploads, downloads, text logs), rendering the body itself.
+* :class:`JsonErrorHook` turns the errors pecan raises on its own (unknown
+  path, wrong method) into the same JSON shape.
+"""
+
+import functools
+import json
+
+from oslo_log import log as logging
+import pecan
+from pecan import hooks
+import webob
+
+from qinling import exceptions
+
+LOG = logging.getLogger(__name__)
+
+JSON_TYPE = "application/json"
+
+
+def _translate(exc):
+    if isinstance(exc, exceptions.QinlingException):
+        if exc.http_code >= 500:
+            LOG.error("Request failed: %s", exc.message)
+        return exc
+    LOG.exception("Unexpected error while serving %s %s",
+                  pecan.request.method, pecan.request.path)
+    return exceptions.QinlingException("Internal server error.")
+
+
+def wrap(func):
+    """Raise only QinlingExceptions out of a WSME controller method."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except Exception as e:
+            translated = _translate(e)
+            if translated is e:
+                raise
+            raise translated from e
+    return wrapper
+
+
+def fault_response(status, message):
+    return webob.Response(
+        status=status, content_type=JSON_TYPE, charset="UTF-8",
+        body=json.dumps({"faultstring": message}).encode())
+
+
+def wrap_pecan(func):
+    """Render any error of a plain pecan endpoint as a JSON fault."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except Exception as e:
+            exc = _translate(e)
+            return fault_response(exc.http_code, exc.message)
+    return wrapper
+
+
+class JsonErrorHook(hooks.PecanHook):
+    """Give pecan's own error pages the JSON fault shape."""
+
+    priority = 1000
+
+    def after(self, state):
+        response = state.response
+        if response.status_int < 400:
+            return
+        if (response.content_type or "").startswith(JSON_TYPE):
+            return
+        message = response.status.split(" ", 1)[-1]
+        detail = getattr(response, "detail", None)
+        response.content_type = JSON_TYPE
+        response.charset = "UTF-8"
+        response.body = json.dumps(
+            {"faultstring": detail or message}).encode()

@@ -1,0 +1,33 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Configuration options, one module per option group.
+
+Every module defines ``register_opts(conf)`` and ``list_opts()``; ``opts``
+collects them for oslo-config-generator.
+"""
+
+from oslo_config import cfg
+
+from qinling.conf import api
+from qinling.conf import default
+from qinling.conf import engine
+from qinling.conf import local
+from qinling.conf import pecan
+from qinling.conf import resource_limits
+from qinling.conf import storage
+
+CONF = cfg.CONF
+
+MODULES = (default, api, pecan, engine, local, storage, resource_limits)
+
+for _module in MODULES:
+    _module.register_opts(CONF)

@@ -1,0 +1,44 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Options of the ``[api]`` group."""
+
+from oslo_config import cfg
+
+group = cfg.OptGroup("api", title="REST API options")
+
+opts = [
+    cfg.HostAddressOpt(
+        "host", default="0.0.0.0",
+        help="Address the API server listens on."),
+    cfg.PortOpt(
+        "port", default=7070,
+        help="Port the API server listens on."),
+    cfg.IntOpt(
+        "threads", default=32, min=1, max=4096,
+        help="Requests the API server of qinling-server serves at once; "
+             "qinling-api allows ten times as many green threads."),
+    cfg.BoolOpt(
+        "enable_job_handler", default=True,
+        help="Whether this process runs the job scheduler."),
+    cfg.IntOpt(
+        "max_limit", default=1000, min=1,
+        help="Largest number of items a list request returns."),
+]
+
+
+def register_opts(conf):
+    conf.register_group(group)
+    conf.register_opts(opts, group=group)
+
+
+def list_opts():
+    return [(group, opts)]

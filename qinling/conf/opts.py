@@ -1,0 +1,31 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Lists every option of the project for oslo-config-generator."""
+
+from qinling import conf as qinling_conf
+
+
+def list_opts():
+    """Return ``[(group, [opts])]`` for the ``qinling.config`` namespace."""
+    result = []
+    for module in qinling_conf.MODULES:
+        result.extend(module.list_opts())
+    return result
+
+
+def set_lib_defaults():
+    """Give library options the embedded defaults of the all-in-one."""
+    from oslo_db import options as db_options
+
+    from qinling import conf
+    db_options.set_defaults(
+        conf.CONF, connection="sqlite:///$state_path/qinling.sqlite")

@@ -1,0 +1,38 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Options of the ``[storage]`` group."""
+
+from oslo_config import cfg
+
+group = cfg.OptGroup("storage", title="Function package storage options")
+
+opts = [
+    cfg.StrOpt(
+        "provider", default="local",
+        help="Package storage provider, by its entry point name in the "
+             "qinling.storage.provider namespace."),
+    cfg.StrOpt(
+        "file_system_dir", default="$state_path/packages",
+        help="Directory where the local provider keeps function packages."),
+    cfg.IntOpt(
+        "max_package_size", default=50 * 1024 * 1024, min=1,
+        help="Largest function package accepted, in bytes."),
+]
+
+
+def register_opts(conf):
+    conf.register_group(group)
+    conf.register_opts(opts, group=group)
+
+
+def list_opts():
+    return [(group, opts)]

@@ -1,0 +1,91 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The tables, as the migrations create them.
+
+The schema's only source is the alembic migrations; these classes map it.
+``tests/unit/db/test_migrations.py`` checks the two agree.
+"""
+
+from oslo_db.sqlalchemy import models as oslo_models
+from oslo_utils import uuidutils
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from qinling.db.sqlalchemy import types
+
+
+class Base(orm.DeclarativeBase, oslo_models.ModelBase,
+           oslo_models.TimestampMixin):
+    """id, project_id, created_at and updated_at on every table."""
+
+    __table_args__ = {"mysql_charset": "utf8mb4"}
+
+    id = sa.Column(sa.String(36), primary_key=True,
+                   default=uuidutils.generate_uuid)
+    project_id = sa.Column(sa.String(80), nullable=False)
+
+    def to_dict(self):
+        return {c.name: getattr(self, c.key) for c in self.__table__.columns}
+
+
+class Runtime(Base):
+    __tablename__ = "runtimes"
+
+    name = sa.Column(sa.String(255))
+    description = sa.Column(sa.String(255))
+    image = sa.Column(sa.String(255), nullable=False)
+    status = sa.Column(sa.String(32), nullable=False)
+    status_reason = sa.Column(sa.Text)
+    is_public = sa.Column(sa.Boolean, nullable=False, default=True)
+    trusted = sa.Column(sa.Boolean, nullable=False, default=True)
+
+
+class Function(Base):
+    __tablename__ = "functions"
+    __table_args__ = (
+        sa.Index("functions_project_id_created_at_idx", "project_id",
+                 "created_at"),
+        Base.__table_args__,
+    )
+
+    name = sa.Column(sa.String(255))
+    description = sa.Column(sa.String(255))
+    runtime_id = sa.Column(sa.String(36), sa.ForeignKey("runtimes.id"))
+    cpu = sa.Column(sa.Integer, nullable=False)
+    memory_size = sa.Column(sa.BigInteger, nullable=False)
+    timeout = sa.Column(sa.Integer, nullable=False)
+    code = sa.Column(types.JsonEncoded, nullable=False)
+    entry = sa.Column(sa.String(80))
+    count = sa.Column(sa.Integer, nullable=False, default=0)
+    trust_id = sa.Column(sa.String(80))
+    latest_version = sa.Column(sa.Integer, nullable=False, default=0)
+
+
+class Execution(Base):
+    __tablename__ = "executions"
+    __table_args__ = (
+        sa.Index("executions_project_id_created_at_idx", "project_id",
+                 "created_at"),
+        sa.Index("executions_function_id_idx", "function_id"),
+        sa.Index("executions_status_idx", "status"),
+        Base.__table_args__,
+    )
+
+    function_id = sa.Column(sa.String(36))
+    function_version = sa.Column(sa.Integer, nullable=False, default=0)
+    function_alias = sa.Column(sa.String(255))
+    status = sa.Column(sa.String(32), nullable=False)
+    sync = sa.Column(sa.Boolean, nullable=False, default=True)
+    input = sa.Column(types.JsonEncoded)
+    result = sa.Column(types.JsonEncoded)
+    description = sa.Column(sa.String(255))
+    logs = sa.Column(types.LongText)

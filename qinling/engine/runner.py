@@ -1,0 +1,95 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Runs one execution on a worker and writes its final status, once.
+
+Every path ends the execution: a result from the worker gives ``success``
+or ``failed``; a worker that cannot be had or reached gives ``error`` with
+the reason as the output. The row is only written while it is still
+``running``, so a late or repeated answer never overwrites a final one.
+"""
+
+import time
+
+from oslo_log import log as logging
+
+from qinling import context as qinling_context
+from qinling.db import api as db_api
+from qinling import exceptions
+from qinling.orchestrator import base as orchestrator_base
+from qinling import states
+
+LOG = logging.getLogger(__name__)
+
+
+class ExecutionRunner:
+
+    def __init__(self, conf, orchestrator, storage):
+        self._conf = conf
+        self._orchestrator = orchestrator
+        self._storage = storage
+
+    def function_spec(self, function, version):
+        """The worker-side description of a function version."""
+        md5 = function.code["md5sum"]
+        return orchestrator_base.FunctionSpec(
+            function_id=function.id,
+            function_version=version,
+            runtime_id=function.runtime_id,
+            project_id=function.project_id,
+            entry=function.entry,
+            timeout=function.timeout,
+            cpu=function.cpu,
+            memory_size=function.memory_size,
+            package_path=self._storage.local_path(
+                function.project_id, function.id, md5, version),
+            package_md5=md5,
+        )
+
+    def run(self, ctx, execution_id):
+        """Run the execution ``execution_id`` if it is still running."""
+        admin = qinling_context.admin_context()
+        try:
+            execution = db_api.execution_get(
+                qinling_context.Context(project_id=ctx.project_id),
+                execution_id)
+        except exceptions.DBEntityNotFoundError:
+            LOG.info("Execution %s was deleted before it ran", execution_id)
+            return
+        if execution.status != states.RUNNING:
+            return
+        start = time.monotonic()
+        try:
+            status, result, logs = self._run(ctx, execution)
+        except exceptions.QinlingException as e:
+            status, result, logs = states.ERROR, {"output": e.message}, ""
+        except Exception:
+            LOG.exception("Execution %s failed in the engine", execution_id)
+            status, result, logs = (
+                states.ERROR, {"output": "Function execution failed."}, "")
+        result.setdefault("duration", round(time.monotonic() - start, 3))
+        if not db_api.execution_finish_by_engine(
+                admin, execution_id, status, result, logs):
+            LOG.info("Execution %s had already ended", execution_id)
+
+    def _run(self, ctx, execution):
+        function = db_api.function_get_by_engine(ctx, execution.function_id)
+        spec = self.function_spec(function, execution.function_version)
+        request = orchestrator_base.ExecutionRequest(
+            execution_id=execution.id,
+            input=execution.input,
+            request_id=ctx.request_id,
+        )
+        worker = self._orchestrator.prepare_execution(spec)
+        result = self._orchestrator.run_execution(worker, spec, request)
+        status = states.SUCCESS if result.success else states.FAILED
+        return (status, {"output": result.output,
+                         "duration": result.duration}, result.logs)

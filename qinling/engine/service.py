@@ -1,0 +1,52 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The engine service: the orchestrator, the endpoint, the RPC server."""
+
+from oslo_log import log as logging
+import oslo_messaging as messaging
+
+from qinling.engine import endpoint as engine_endpoint
+from qinling.orchestrator import base as orchestrator_base
+from qinling import rpc
+from qinling.storage import base as storage_base
+
+LOG = logging.getLogger(__name__)
+
+
+class Engine:
+    """An engine: build with the config, ``start()``, later ``stop()``."""
+
+    def __init__(self, conf):
+        self._conf = conf
+        self.orchestrator = orchestrator_base.load(
+            conf.engine.orchestrator, conf)
+        self.endpoint = engine_endpoint.EngineEndpoint(
+            conf, self.orchestrator, storage_base.load(conf))
+        self._server = None
+
+    def start(self, transport=None):
+        """Recover pools, then serve RPC on ``transport`` if one is given."""
+        self.endpoint.recover()
+        if transport is not None:
+            self._server = messaging.get_rpc_server(
+                transport,
+                rpc.engine_target(self._conf, server=self._conf.engine.host),
+                [self.endpoint], executor="threading",
+                serializer=rpc.ContextSerializer())
+            self._server.start()
+            LOG.info("Engine listening on topic %s", self._conf.engine.topic)
+
+    def stop(self):
+        if self._server is not None:
+            self._server.stop()
+            self._server.wait()
+        self.orchestrator.stop()

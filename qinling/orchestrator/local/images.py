@@ -1,0 +1,69 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Which bundled runtime server runs a runtime's image."""
+
+import os
+
+from qinling import exceptions
+
+#: qinling/runtimes/, where the bundled runtime servers live.
+RUNTIMES_DIR = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "runtimes")
+
+#: runtime kind -> its server, relative to RUNTIMES_DIR.
+SERVERS = {
+    "python3": os.path.join("python3", "server.py"),
+}
+
+
+def strip_tag(image):
+    """Return the image name without its tag or digest.
+
+    ``host:5000/repo:tag`` becomes ``host:5000/repo``: a colon in the
+    registry part is a port, not a tag.
+    """
+    name = image.split("@", 1)[0]
+    registry, slash, last = name.rpartition("/")
+    return registry + slash + last.split(":", 1)[0]
+
+
+def runtime_kind(image, runtime_images):
+    """Return the bundled runtime kind that runs ``image``.
+
+    :param image: the runtime's image, with or without a tag.
+    :param runtime_images: the [local]runtime_images mapping.
+    :returns: a runtime kind, for example ``python3``.
+    :raises OrchestratorException: the image is not supported.
+    """
+    kind = runtime_images.get(strip_tag(image or ""))
+    if not kind:
+        raise exceptions.OrchestratorException(
+            'Image "%s" is not supported by the local orchestrator; '
+            "supported images: %s." % (image, ", ".join(sorted(runtime_images))))
+    return kind
+
+
+def server_path(image, kind):
+    """Return the path of the runtime server of ``kind``.
+
+    :param image: the runtime's image, for the error message.
+    :param kind: a runtime kind from :func:`runtime_kind`.
+    :raises OrchestratorException: no such runtime server is bundled.
+    """
+    relative = SERVERS.get(kind)
+    path = os.path.join(RUNTIMES_DIR, relative) if relative else None
+    if not path or not os.path.isfile(path):
+        raise exceptions.OrchestratorException(
+            'Image "%s" is not supported by the local orchestrator: its '
+            'runtime "%s" is not installed.' % (image, kind))
+    return path

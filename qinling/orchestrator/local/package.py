@@ -1,0 +1,49 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Loading a function's zip package into a worker's directory."""
+
+import os
+import zipfile
+
+
+class BadPackage(Exception):
+    """The package cannot be unzipped; the message says why."""
+
+
+def unzip(zip_path, dest):
+    """Unzip ``zip_path`` into the new directory ``dest``.
+
+    No member may escape ``dest`` (absolute names, ``..``).
+
+    :param zip_path: the package file.
+    :param dest: the directory to create and fill.
+    :raises BadPackage: the file is missing, not a zip, or unsafe.
+    :raises OSError: the files cannot be written.
+    """
+    root = os.path.realpath(dest)
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except FileNotFoundError:
+        raise BadPackage("the package file is missing")
+    except (zipfile.BadZipFile, OSError) as e:
+        raise BadPackage("the package is not a valid zip file (%s)" % e)
+    with archive:
+        for member in archive.infolist():
+            target = os.path.realpath(os.path.join(root, member.filename))
+            if os.path.commonpath([root, target]) != root:
+                raise BadPackage("the package member %r is outside the "
+                                 "package" % member.filename)
+        os.makedirs(root, exist_ok=True)
+        try:
+            archive.extractall(root)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError) as e:
+            raise BadPackage("the package is not a valid zip file (%s)" % e)

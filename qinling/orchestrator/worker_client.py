@@ -1,0 +1,180 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""An HTTP client for a runtime worker (``GET /ping``, ``POST /execute``).
+
+A worker listens on a unix socket (local workers) or on TCP (a pod). The
+client keeps a few keep-alive connections, one per concurrent request, so
+that executions running at the same time do not wait for each other.
+"""
+
+import http.client
+import json
+import socket
+import threading
+import urllib.parse
+
+from oslo_log import log as logging
+
+from qinling import exceptions
+
+LOG = logging.getLogger(__name__)
+
+#: Seconds added to an execution's timeout before the client gives up: the
+#: worker needs time to fork, kill a timed-out child and answer.
+EXECUTE_TIMEOUT_MARGIN = 10.0
+
+_DISCONNECTED = (http.client.RemoteDisconnected, BrokenPipeError,
+                 ConnectionResetError)
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection over a unix stream socket."""
+
+    def __init__(self, path, timeout=None):
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.socket_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class WorkerClient:
+    """Talks to one worker.
+
+    :param address: the path of the worker's unix socket, or a base URL
+        ``http://host:port`` for a worker listening on TCP.
+    :param max_idle: keep-alive connections kept open between requests.
+    """
+
+    def __init__(self, address, max_idle=8):
+        self.address = address
+        self._max_idle = max_idle
+        self._idle = []
+        self._lock = threading.Lock()
+        if address.startswith("http://"):
+            url = urllib.parse.urlsplit(address)
+            self._factory = lambda: http.client.HTTPConnection(
+                url.hostname, url.port)
+        else:
+            self._factory = lambda: UnixHTTPConnection(address)
+
+    def ping(self, timeout=5.0):
+        """Ask the worker whether it is up.
+
+        :param timeout: seconds to wait for the answer.
+        :returns: True if the worker answered 200.
+        """
+        try:
+            status, _ = self._request("GET", "/ping", None, timeout)
+        except (OSError, http.client.HTTPException):
+            return False
+        return status == 200
+
+    def execute(self, body, timeout):
+        """Run one execution and return the worker's answer.
+
+        :param body: the ``/execute`` request body.
+        :param timeout: the execution's timeout in seconds; the client
+            waits that long plus :data:`EXECUTE_TIMEOUT_MARGIN`.
+        :returns: the decoded JSON answer (``output``, ``duration``,
+            ``logs``, ``success``), whatever the HTTP status.
+        :raises OrchestratorException: the worker is not reachable, did not
+            answer in time or answered something that is not JSON.
+        """
+        wait = float(timeout) + EXECUTE_TIMEOUT_MARGIN
+        try:
+            status, data = self._request(
+                "POST", "/execute", json.dumps(body).encode(), wait)
+        except (TimeoutError, socket.timeout):
+            raise exceptions.OrchestratorException(
+                "Worker %s did not answer within %d seconds."
+                % (self.address, wait))
+        except (OSError, http.client.HTTPException) as e:
+            LOG.warning("Worker %s is not reachable: %r", self.address, e)
+            raise exceptions.OrchestratorException(
+                "Worker %s is not reachable: %s"
+                % (self.address, str(e) or type(e).__name__))
+        try:
+            answer = json.loads(data)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            LOG.warning("Worker %s answered HTTP %s: %r", self.address,
+                        status, data[:500])
+            raise exceptions.OrchestratorException(
+                "Worker %s returned an invalid answer (HTTP %s)."
+                % (self.address, status))
+        return answer
+
+    def close(self):
+        """Close every idle connection."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def _request(self, method, path, body, timeout):
+        conn, reused = self._acquire()
+        try:
+            return self._send(conn, method, path, body, timeout)
+        except _DISCONNECTED:
+            conn.close()
+            if not reused:
+                raise
+            # The worker closed an idle keep-alive connection (it was
+            # restarted): the request never reached it, so send it again.
+            conn, _ = self._new(), False
+            try:
+                return self._send(conn, method, path, body, timeout)
+            except BaseException:
+                conn.close()
+                raise
+        except BaseException:
+            conn.close()
+            raise
+
+    def _send(self, conn, method, path, body, timeout):
+        conn.timeout = timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(timeout)
+        headers = {"Content-Type": "application/json"} if body else {}
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        if resp.will_close:
+            conn.close()
+        else:
+            self._release(conn)
+        return resp.status, data
+
+    def _new(self):
+        return self._factory()
+
+    def _acquire(self):
+        with self._lock:
+            if self._idle:
+                return self._idle.pop(), True
+        return self._new(), False
+
+    def _release(self, conn):
+        with self._lock:
+            if len(self._idle) < self._max_idle:
+                self._idle.append(conn)
+                return
+        conn.close()

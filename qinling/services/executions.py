@@ -1,0 +1,136 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Executions: check the target, record the request, hand it to the engine.
+
+Shared by the API, and later by the job scheduler and webhooks.
+"""
+
+import json
+
+from oslo_log import log as logging
+import oslo_messaging as messaging
+
+from qinling import context
+from qinling.db import api as db_api
+from qinling import exceptions
+from qinling import states
+
+LOG = logging.getLogger(__name__)
+
+RAW_INPUT_KEY = "__function_input"
+
+
+def parse_input(raw):
+    """Turn the API's ``input`` into what is stored and sent to workers.
+
+    A JSON object becomes the function's keyword arguments; anything else
+    (a JSON array, number, boolean or string, or text that is not JSON) is
+    passed as one positional string, exactly as the caller wrote it.
+    """
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        # A JSON body may carry input as a JSON value rather than text.
+        if isinstance(raw, dict):
+            return raw
+        raw = json.dumps(raw)
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if isinstance(value, dict):
+        return value
+    return {RAW_INPUT_KEY: raw}
+
+
+def render_input(stored):
+    """The ``input`` string the API shows for a stored input."""
+    if stored is None:
+        return None
+    if isinstance(stored, dict) and set(stored) == {RAW_INPUT_KEY}:
+        return stored[RAW_INPUT_KEY]
+    return json.dumps(stored)
+
+
+class ExecutionService:
+
+    def __init__(self, conf, engine):
+        self._conf = conf
+        self._engine = engine
+
+    def _target(self, ctx, params):
+        function_id = params.get("function_id")
+        if not function_id:
+            raise exceptions.InputException(
+                "Either function_alias or function_id must be provided.")
+        function = db_api.function_get(ctx, function_id)
+        version = params.get("function_version") or 0
+        if version:
+            raise exceptions.DBEntityNotFoundError(
+                "FunctionVersion not found [function_id=%s, "
+                "version_number=%s]" % (function_id, version))
+        runtime = db_api.runtime_get(ctx, function.runtime_id)
+        if runtime.status != states.AVAILABLE:
+            raise exceptions.RuntimeNotAvailableException(
+                "Runtime %s is not available." % runtime.id)
+        return function, version
+
+    def create(self, ctx, params):
+        """Create an execution and run it; wait for it if it is sync.
+
+        :param params: function_id, function_version, sync, input,
+            description.
+        :returns: the execution row; final for a sync execution.
+        """
+        function, version = self._target(ctx, params)
+        sync = params.get("sync")
+        sync = True if sync is None else sync
+        execution = db_api.execution_create(ctx, {
+            "function_id": function.id,
+            "function_version": version,
+            "function_alias": params.get("function_alias"),
+            "description": params.get("description"),
+            "sync": sync,
+            "input": parse_input(params.get("input")),
+            "status": states.RUNNING,
+        })
+        timeout = function.timeout + self._conf.engine.rpc_timeout_margin
+        try:
+            self._engine.create_execution(ctx, execution.id, sync, timeout)
+        except messaging.MessagingTimeout:
+            self._fail(execution.id, "The engine did not answer within %d "
+                       "seconds." % timeout)
+        except messaging.MessagingException as e:
+            LOG.error("Cannot hand execution %s to the engine: %s",
+                      execution.id, e)
+            self._fail(execution.id, "The engine cannot be reached.")
+        if sync:
+            return db_api.execution_get(ctx, execution.id)
+        return execution
+
+    @staticmethod
+    def _fail(execution_id, message):
+        db_api.execution_finish_by_engine(
+            context.admin_context(), execution_id, states.ERROR,
+            {"output": message, "duration": 0}, "")
+
+    def get(self, ctx, execution_id):
+        return db_api.execution_get(ctx, execution_id)
+
+    def list(self, ctx, filters):
+        return db_api.execution_list(ctx, filters)
+
+    def delete(self, ctx, execution_id):
+        db_api.execution_delete(ctx, execution_id)
+
+    def get_log(self, ctx, execution_id):
+        return db_api.execution_get(ctx, execution_id).logs or ""

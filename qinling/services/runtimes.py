@@ -1,0 +1,47 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Runtimes: rows the API writes, pools the engine builds."""
+
+from qinling.db import api as db_api
+from qinling import states
+
+
+class RuntimeService:
+
+    def __init__(self, engine):
+        self._engine = engine
+
+    def create(self, ctx, values):
+        """Insert a runtime as ``creating`` and ask the engine for its pool.
+
+        :param values: image (required), name, description, is_public,
+            trusted.
+        :returns: the new runtime row.
+        """
+        runtime = db_api.runtime_create(
+            ctx, dict(values, status=states.CREATING))
+        self._engine.create_runtime(ctx, runtime.id)
+        return runtime
+
+    def get(self, ctx, runtime_id):
+        return db_api.runtime_get(ctx, runtime_id)
+
+    def list(self, ctx):
+        return db_api.runtime_list(ctx)
+
+    def delete(self, ctx, runtime_id):
+        """Mark the runtime deleting; the engine removes pool and row.
+
+        :raises NotAllowedException: functions still use the runtime.
+        """
+        db_api.runtime_mark_deleting(ctx, runtime_id)
+        self._engine.delete_runtime(ctx, runtime_id)
