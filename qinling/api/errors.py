@@ -11,7 +11,7 @@
 # under the License.
 """The one place where errors become ``{"faultstring": ...}`` bodies.
 
-* :func:`wrap` guards every controller method: a
+* :func:`wsexpose` exposes a WSME method guarded by :func:`wrap`: a
   :class:`~qinling.exceptions.QinlingException` passes through with its
   code; anything else is logged with its traceback and becomes a bare 500,
   so no internal detail reaches the caller. WSME then renders the exception
@@ -23,12 +23,14 @@
 """
 
 import functools
+import inspect
 import json
 
 from oslo_log import log as logging
 import pecan
 from pecan import hooks
 import webob
+from wsmeext import pecan as wsme_pecan
 
 from qinling import exceptions
 
@@ -58,7 +60,20 @@ def wrap(func):
             if translated is e:
                 raise
             raise translated from e
-    return wrapper
+    return _keep_signature(wrapper, func)
+
+
+def wsexpose(*args, **kwargs):
+    """WSME's ``wsexpose`` around a method guarded by :func:`wrap`."""
+    expose = wsme_pecan.wsexpose(*args, **kwargs)
+
+    def decorate(func):
+        exposed = expose(wrap(func))
+        # functools.wraps copied our __signature__ onto WSME's wrapper; pecan
+        # must see that wrapper's own (self, *args, **kwargs) to route.
+        del exposed.__signature__
+        return exposed
+    return decorate
 
 
 def fault_response(status, message):
@@ -76,6 +91,13 @@ def wrap_pecan(func):
         except Exception as e:
             exc = _translate(e)
             return fault_response(exc.http_code, exc.message)
+    return _keep_signature(wrapper, func)
+
+
+def _keep_signature(wrapper, func):
+    # Pecan and WSME read a controller method's arguments with
+    # inspect.getfullargspec, which honours __signature__.
+    wrapper.__signature__ = inspect.signature(func)
     return wrapper
 
 

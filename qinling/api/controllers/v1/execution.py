@@ -15,7 +15,6 @@ import pecan
 from pecan import rest
 import webob
 from wsme import types as wtypes
-from wsmeext import pecan as wsme_pecan
 
 from qinling.api.controllers.v1 import resources
 from qinling.api.controllers.v1 import types
@@ -37,18 +36,16 @@ class ExecutionsController(rest.RestController):
 
     log = ExecutionLogController()
 
-    @wsme_pecan.wsexpose(resources.Execution, body=resources.Execution,
+    @errors.wsexpose(resources.Execution, body=resources.Execution,
                          status_code=201)
-    @errors.wrap
     def post(self, execution):
         req = pecan.request
         return resources.Execution.from_row(
             req.services.executions.create(req.context,
                                            execution.to_params()))
 
-    @wsme_pecan.wsexpose(resources.Executions, types.uuid, wtypes.text,
+    @errors.wsexpose(resources.Executions, types.uuid, wtypes.text,
                          wtypes.text)
-    @errors.wrap
     def get_all(self, function_id=None, status=None, description=None):
         req = pecan.request
         filters = {key: value for key, value in (
@@ -58,15 +55,13 @@ class ExecutionsController(rest.RestController):
             resources.Execution.from_row(e)
             for e in req.services.executions.list(req.context, filters)])
 
-    @wsme_pecan.wsexpose(resources.Execution, types.uuid)
-    @errors.wrap
+    @errors.wsexpose(resources.Execution, types.uuid)
     def get_one(self, id):
         req = pecan.request
         return resources.Execution.from_row(
             req.services.executions.get(req.context, id))
 
-    @wsme_pecan.wsexpose(None, types.uuid, status_code=204)
-    @errors.wrap
+    @errors.wsexpose(None, types.uuid, status_code=204)
     def delete(self, id):
         req = pecan.request
         req.services.executions.delete(req.context, id)

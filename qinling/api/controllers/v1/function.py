@@ -17,7 +17,7 @@ from oslo_utils import strutils
 import pecan
 from pecan import rest
 import webob
-from wsmeext import pecan as wsme_pecan
+from webob import static
 
 from qinling.api.controllers.v1 import resources
 from qinling.api.controllers.v1 import types
@@ -69,8 +69,7 @@ class FunctionsController(rest.RestController):
         pecan.response.status = 201
         return resources.function_to_dict(function)
 
-    @wsme_pecan.wsexpose(resources.Functions)
-    @errors.wrap
+    @errors.wsexpose(resources.Functions)
     def get_all(self):
         req = pecan.request
         return resources.Functions(functions=[
@@ -79,22 +78,21 @@ class FunctionsController(rest.RestController):
 
     @pecan.expose()
     @errors.wrap_pecan
-    def get_one(self, id, download=None):
+    def get_one(self, id):
         req = pecan.request
-        if download is not None and strutils.bool_from_string(download):
+        if strutils.bool_from_string(req.params.get("download")):
             function, package = req.services.functions.download(
                 req.context, id)
             return webob.Response(
                 content_type="application/zip",
                 content_disposition='attachment; filename="%s"' % id,
-                app_iter=webob.static.FileIter(package))
+                app_iter=static.FileIter(package))
         function = req.services.functions.get(req.context, id)
         return webob.Response(
             content_type="application/json", charset="UTF-8",
             json_body=resources.function_to_dict(function))
 
-    @wsme_pecan.wsexpose(None, types.uuid, status_code=204)
-    @errors.wrap
+    @errors.wsexpose(None, types.uuid, status_code=204)
     def delete(self, id):
         req = pecan.request
         req.services.functions.delete(req.context, id)

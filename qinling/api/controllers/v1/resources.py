@@ -50,10 +50,15 @@ class Resource(wtypes.Base):
     created_at = wsme.wsattr(wtypes.text, readonly=True)
     updated_at = wsme.wsattr(wtypes.text, readonly=True)
 
+    #: columns a subclass renders itself in its ``from_row``.
+    _rendered = frozenset()
+
     @classmethod
     def from_row(cls, row):
         obj = cls()
         for key in row.__table__.columns.keys():
+            if key in cls._rendered:
+                continue
             if key in ("created_at", "updated_at"):
                 setattr(obj, key, format_time(getattr(row, key)))
             elif hasattr(cls, key):
@@ -99,6 +104,8 @@ class Function(Resource):
     count = wsme.wsattr(int, readonly=True)
     latest_version = wsme.wsattr(int, readonly=True)
 
+    _rendered = frozenset(("code",))
+
     @classmethod
     def from_row(cls, row):
         obj = super().from_row(row)
@@ -140,6 +147,8 @@ class Execution(Resource):
     status = wsme.wsattr(wtypes.text, readonly=True)
     #: a JSON string such as ``{"output": ..., "duration": ...}``.
     result = wsme.wsattr(wtypes.text, readonly=True)
+
+    _rendered = frozenset(("input", "result"))
 
     @classmethod
     def from_row(cls, row):

@@ -13,7 +13,6 @@
 
 import pecan
 from pecan import rest
-from wsmeext import pecan as wsme_pecan
 
 from qinling.api.controllers.v1 import resources
 from qinling.api.controllers.v1 import types
@@ -23,9 +22,8 @@ from qinling import exceptions
 
 class RuntimesController(rest.RestController):
 
-    @wsme_pecan.wsexpose(resources.Runtime, body=resources.Runtime,
+    @errors.wsexpose(resources.Runtime, body=resources.Runtime,
                          status_code=201)
-    @errors.wrap
     def post(self, runtime):
         values = runtime.to_values()
         if not values.get("image"):
@@ -35,23 +33,20 @@ class RuntimesController(rest.RestController):
         return resources.Runtime.from_row(
             req.services.runtimes.create(req.context, values))
 
-    @wsme_pecan.wsexpose(resources.Runtimes)
-    @errors.wrap
+    @errors.wsexpose(resources.Runtimes)
     def get_all(self):
         req = pecan.request
         return resources.Runtimes(runtimes=[
             resources.Runtime.from_row(r)
             for r in req.services.runtimes.list(req.context)])
 
-    @wsme_pecan.wsexpose(resources.Runtime, types.uuid)
-    @errors.wrap
+    @errors.wsexpose(resources.Runtime, types.uuid)
     def get_one(self, id):
         req = pecan.request
         return resources.Runtime.from_row(
             req.services.runtimes.get(req.context, id))
 
-    @wsme_pecan.wsexpose(None, types.uuid, status_code=204)
-    @errors.wrap
+    @errors.wsexpose(None, types.uuid, status_code=204)
     def delete(self, id):
         req = pecan.request
         req.services.runtimes.delete(req.context, id)

@@ -1,0 +1,81 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Session fixtures: real deployments of Qinling, started once."""
+
+import pytest
+
+from tests.functional import api as api_client
+from tests.functional import deployments
+
+KINDS = ("all-in-one", "rabbit-mariadb", "rabbit-postgresql")
+
+_started = {}
+
+
+def _deployment(kind, tmp_path_factory):
+    if kind not in _started:
+        deployment = deployments.Deployment(
+            kind, str(tmp_path_factory.mktemp(kind)))
+        try:
+            deployment.start()
+        except deployments.Unavailable as e:
+            _started[kind] = e
+        else:
+            _started[kind] = deployment
+    started = _started[kind]
+    if isinstance(started, deployments.Unavailable):
+        pytest.skip("%s deployment unavailable: %s" % (kind, started))
+    return started
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_deployments():
+    yield
+    for started in _started.values():
+        if isinstance(started, deployments.Deployment):
+            started.stop()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The all-in-one ``qinling-server``."""
+    return _deployment("all-in-one", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def api(server):
+    return api_client.Api(server.url)
+
+
+@pytest.fixture(scope="session")
+def runtime(api):
+    runtime = api.create_runtime()
+    assert runtime["status"] == "available", runtime
+    return runtime
+
+
+@pytest.fixture(scope="session", params=KINDS)
+def any_api(request, tmp_path_factory):
+    """An API of each deployment in turn."""
+    return api_client.Api(_deployment(request.param, tmp_path_factory).url)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Show the servers' logs beside a failed test."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        for started in _started.values():
+            if isinstance(started, deployments.Deployment):
+                report.sections.append(
+                    ("qinling %s logs" % started.kind, started.logs()))
