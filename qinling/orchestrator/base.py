@@ -177,6 +177,7 @@ class Orchestrator(abc.ABC):
         :returns: the workers, possibly none.
         """
 
+    @abc.abstractmethod
     def stop(self) -> None:
         """Stop every worker this driver started; called at shutdown."""
 

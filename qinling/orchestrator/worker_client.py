@@ -59,11 +59,13 @@ class WorkerClient:
 
     :param address: the path of the worker's unix socket, or a base URL
         ``http://host:port`` for a worker listening on TCP.
+    :param name: how messages name the worker; the address by default.
     :param max_idle: keep-alive connections kept open between requests.
     """
 
-    def __init__(self, address, max_idle=8):
+    def __init__(self, address, name=None, max_idle=8):
         self.address = address
+        self.name = name or address
         self._max_idle = max_idle
         self._idle = []
         self._lock = threading.Lock()
@@ -101,15 +103,15 @@ class WorkerClient:
         try:
             status, data = self._request(
                 "POST", "/execute", json.dumps(body).encode(), wait)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise exceptions.OrchestratorException(
-                "Worker %s did not answer within %d seconds."
-                % (self.address, wait))
+                f"Worker {self.name} did not answer within "
+                f"{wait:.0f} seconds.")
         except (OSError, http.client.HTTPException) as e:
             LOG.warning("Worker %s is not reachable: %r", self.address, e)
             raise exceptions.OrchestratorException(
-                "Worker %s is not reachable: %s"
-                % (self.address, str(e) or type(e).__name__))
+                f"Worker {self.name} is not reachable: "
+                f"{str(e) or type(e).__name__}")
         try:
             answer = json.loads(data)
         except ValueError:
@@ -118,8 +120,8 @@ class WorkerClient:
             LOG.warning("Worker %s answered HTTP %s: %r", self.address,
                         status, data[:500])
             raise exceptions.OrchestratorException(
-                "Worker %s returned an invalid answer (HTTP %s)."
-                % (self.address, status))
+                f"Worker {self.name} returned an invalid answer "
+                f"(HTTP {status}).")
         return answer
 
     def close(self):

@@ -47,9 +47,10 @@ def runtime_kind(image, runtime_images):
     """
     kind = runtime_images.get(strip_tag(image or ""))
     if not kind:
+        supported = ", ".join(sorted(runtime_images))
         raise exceptions.OrchestratorException(
-            'Image "%s" is not supported by the local orchestrator; '
-            "supported images: %s." % (image, ", ".join(sorted(runtime_images))))
+            f'Image "{image}" is not supported by the local orchestrator; '
+            f"supported images: {supported}.")
     return kind
 
 
@@ -64,6 +65,6 @@ def server_path(image, kind):
     path = os.path.join(RUNTIMES_DIR, relative) if relative else None
     if not path or not os.path.isfile(path):
         raise exceptions.OrchestratorException(
-            'Image "%s" is not supported by the local orchestrator: its '
-            'runtime "%s" is not installed.' % (image, kind))
+            f'Image "{image}" is not supported by the local orchestrator: its '
+            f'runtime "{kind}" is not installed.')
     return path

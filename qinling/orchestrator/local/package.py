@@ -35,15 +35,15 @@ def unzip(zip_path, dest):
     except FileNotFoundError:
         raise BadPackage("the package file is missing")
     except (zipfile.BadZipFile, OSError) as e:
-        raise BadPackage("the package is not a valid zip file (%s)" % e)
+        raise BadPackage(f"the package is not a valid zip file ({e})")
     with archive:
         for member in archive.infolist():
             target = os.path.realpath(os.path.join(root, member.filename))
             if os.path.commonpath([root, target]) != root:
-                raise BadPackage("the package member %r is outside the "
-                                 "package" % member.filename)
+                raise BadPackage(f"the package member {member.filename!r} "
+                                 "is outside the package")
         os.makedirs(root, exist_ok=True)
         try:
             archive.extractall(root)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError) as e:
-            raise BadPackage("the package is not a valid zip file (%s)" % e)
+            raise BadPackage(f"the package is not a valid zip file ({e})")

@@ -18,7 +18,6 @@ killing itself, outside the lock.
 """
 
 import dataclasses
-import typing
 
 # Worker states.
 STARTING = "starting"  # process being started for the free pool
@@ -77,10 +76,10 @@ class Worker:
     runtime_id: str
     #: creation order; older free workers are claimed first.
     seq: int
-    state: typing.Optional[str] = None
-    function_id: typing.Optional[str] = None
-    function_version: typing.Optional[int] = None
-    package_md5: typing.Optional[str] = None
+    state: str | None = None
+    function_id: str | None = None
+    function_version: int | None = None
+    package_md5: str | None = None
     #: executions running on the worker right now.
     in_flight: int = 0
 
@@ -90,13 +89,13 @@ class Decision:
     """What prepare_execution should do for a function."""
 
     #: an assigned worker to reuse, or None.
-    reuse: typing.Optional[str] = None
+    reuse: str | None = None
     #: a free worker to claim and load, or None.
-    claim: typing.Optional[str] = None
+    claim: str | None = None
     #: start a worker for this function (no reusable or free worker).
     spawn: bool = False
     #: workers serving an older package of the function, to release.
-    release: typing.Tuple[str, ...] = ()
+    release: tuple[str, ...] = ()
 
 
 def next_state(state, event):
@@ -107,7 +106,7 @@ def next_state(state, event):
     try:
         return TRANSITIONS[(state, event)]
     except KeyError:
-        raise InvalidTransition("%s cannot %s" % (state, event))
+        raise InvalidTransition(f"{state} cannot {event}")
 
 
 def advance(worker, event):

@@ -18,7 +18,6 @@ namespaces, read-only system, private /tmp); only this module changes then.
 
 import dataclasses
 import sys
-import typing
 
 from qinling.orchestrator.local import process
 
@@ -32,8 +31,8 @@ INTERPRETERS = {
 class Command:
     """What to execute to start a worker."""
 
-    argv: typing.Tuple[str, ...]
-    env: typing.Dict[str, str]
+    argv: tuple[str, ...]
+    env: dict[str, str]
 
 
 def worker_command(kind, worker_dir, server_path):
@@ -49,7 +48,7 @@ def worker_command(kind, worker_dir, server_path):
     :raises ValueError: no interpreter is known for ``kind``.
     """
     if kind not in INTERPRETERS:
-        raise ValueError("No interpreter for runtime kind %s" % kind)
+        raise ValueError(f"No interpreter for runtime kind {kind}")
     paths = process.paths(worker_dir)
     argv = INTERPRETERS[kind] + (
         server_path, "--socket", paths.socket, "--packages", paths.packages)

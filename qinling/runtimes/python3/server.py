@@ -33,6 +33,7 @@ redirected at the file-descriptor level to a private log file.
 """
 
 import argparse
+import contextlib
 import http.server
 import importlib
 import inspect
@@ -57,6 +58,8 @@ import zipfile
 TIMEOUT_MESSAGE = "Function execution timeout."
 RESOURCE_MESSAGE = ("Function execution failed because of too much "
                     "resource consumption")
+STOPPED_MESSAGE = ("The worker running the execution was stopped before the "
+                   "execution finished.")
 DEFAULT_TIMEOUT = 5
 DEFAULT_ENTRY = "main.main"
 MAX_LOG_BYTES = 1024 * 1024
@@ -114,8 +117,8 @@ def _safe_extract(zip_path, dest):
         for member in archive.infolist():
             target = os.path.realpath(os.path.join(root, member.filename))
             if os.path.commonpath([root, target]) != root:
-                raise ValueError("package member %r escapes the package "
-                                 "directory" % member.filename)
+                raise ValueError(f"package member {member.filename!r} "
+                                 "escapes the package directory")
         archive.extractall(root)
 
 
@@ -143,9 +146,9 @@ class Packages:
             return func_dir
         url = params.get("download_url")
         if not url:
-            raise BadRequest("The package of function %s is not available "
-                             "in this worker and no download_url was given."
-                             % params["function_id"], code=500)
+            raise BadRequest(f"The package of function {params['function_id']}"
+                             " is not available in this worker and no "
+                             "download_url was given.", code=500)
         with self._lock:
             if not os.path.isdir(func_dir):
                 self._download(url, params.get("token"), func_dir)
@@ -159,17 +162,16 @@ class Packages:
             request = urllib.request.Request(url)
             if token:
                 request.add_header("X-Auth-Token", token)
-            with urllib.request.urlopen(request,
-                                        timeout=DOWNLOAD_TIMEOUT) as resp:
-                with open(zip_path, "wb") as out:
-                    shutil.copyfileobj(resp, out)
+            with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) \
+                    as resp, open(zip_path, "wb") as out:
+                shutil.copyfileobj(resp, out)
             code_dir = os.path.join(tmp_dir, "code")
             os.mkdir(code_dir)
             _safe_extract(zip_path, code_dir)
             os.rename(code_dir, func_dir)
         except (OSError, ValueError, zipfile.BadZipFile) as e:
-            raise BadRequest("Failed to download function package from %s, "
-                             "error: %s" % (url, e), code=500)
+            raise BadRequest(f"Failed to download function package from "
+                             f"{url}, error: {e}", code=500)
         finally:
             shutil.rmtree(tmp_dir, ignore_errors=True)
 
@@ -213,7 +215,7 @@ def build_call(func, fn_input, context):
         sig.bind(*args, **kwargs)
     except TypeError as e:
         name = getattr(func, "__name__", "function")
-        raise TypeError("%s() %s" % (name, e)) from None
+        raise TypeError(f"{name}() {e}") from None
     return args, kwargs
 
 
@@ -233,7 +235,7 @@ def _load_function(entry, func_dir):
     module = importlib.import_module(module_name)
     func = getattr(module, attr)
     if not callable(func):
-        raise TypeError("%s is not callable." % entry)
+        raise TypeError(f"{entry} is not callable.")
     return func
 
 
@@ -245,8 +247,8 @@ def _invoke(params, func_dir):
         return True, _jsonable(func(*args, **kwargs))
     except SystemExit as e:
         traceback.print_exc()
-        return False, "Function called sys.exit(%s)." % (e.code,)
-    except BaseException as e:
+        return False, f"Function called sys.exit({e.code})."
+    except BaseException as e:  # noqa: BLE001 - user code raises anything
         traceback.print_exc()
         return False, str(e) or type(e).__name__
 
@@ -268,6 +270,11 @@ def _redirect_output(log_path):
                                   write_through=True)
 
 
+def _write_all(fd, data):
+    while data:
+        data = data[os.write(fd, data):]
+
+
 def _child_main(write_fd, params, func_dir, exec_dir):
     """The forked child: never returns."""
     status = 1
@@ -283,18 +290,16 @@ def _child_main(write_fd, params, func_dir, exec_dir):
         tempfile.tempdir = exec_dir
         os.chdir(func_dir)
         apply_limits(params)
-        print("Start execution: %s" % params["execution_id"])
+        execution_id = params["execution_id"]
+        _write_all(1, f"Start execution: {execution_id}\n".encode())
         success, output = _invoke(params, func_dir)
-        print("Finished execution: %s" % params["execution_id"])
+        with contextlib.suppress(OSError):  # user code may close fd 1
+            _write_all(1, f"Finished execution: {execution_id}\n".encode())
         message = json.dumps({"success": success, "output": output})
-        with io.FileIO(write_fd, "w", closefd=False) as pipe:
-            pipe.write(message.encode() + b"\n")
+        _write_all(write_fd, message.encode() + b"\n")
         status = 0
-    except BaseException:
-        try:
-            traceback.print_exc()
-        except BaseException:
-            pass
+    except BaseException:  # noqa: BLE001 - the child must reach os._exit
+        traceback.print_exc()
     finally:
         os._exit(status)
 
@@ -307,6 +312,8 @@ class Children:
     def __init__(self):
         self._lock = threading.Lock()
         self._pids = set()
+        #: set once the server shuts down; killed children report it.
+        self.stopping = False
 
     def add(self, pid):
         with self._lock:
@@ -318,6 +325,7 @@ class Children:
 
     def kill_all(self):
         with self._lock:
+            self.stopping = True
             for pid in self._pids:
                 _kill_group(pid)
 
@@ -401,12 +409,12 @@ def _read_logs(log_path):
         return ""
     logs = data[:MAX_LOG_BYTES].decode("utf-8", errors="replace")
     if size > MAX_LOG_BYTES:
-        logs += ("\n[logs truncated: %d of %d bytes shown]\n"
-                 % (MAX_LOG_BYTES, size))
+        logs += (f"\n[logs truncated: {MAX_LOG_BYTES} of {size} bytes "
+                 "shown]\n")
     return logs
 
 
-def _parse_result(data, timed_out):
+def _parse_result(data, timed_out, stopping):
     line = data.split(b"\n", 1)[0]
     if line:
         try:
@@ -414,7 +422,9 @@ def _parse_result(data, timed_out):
             return bool(result["success"]), result["output"]
         except (ValueError, KeyError, TypeError):
             pass
-    return False, TIMEOUT_MESSAGE if timed_out else RESOURCE_MESSAGE
+    if timed_out:
+        return False, TIMEOUT_MESSAGE
+    return False, STOPPED_MESSAGE if stopping else RESOURCE_MESSAGE
 
 
 def run_execution(params, func_dir, children):
@@ -451,7 +461,7 @@ def run_execution(params, func_dir, children):
         os.close(read_fd)
     logs = _read_logs(os.path.join(exec_dir, "output.log"))
     shutil.rmtree(exec_dir, ignore_errors=True)
-    success, output = _parse_result(data, timed_out)
+    success, output = _parse_result(data, timed_out, children.stopping)
     return {"output": output, "duration": round(duration, 3),
             "logs": logs, "success": success,
             "cpu_time": round(usage.ru_utime + usage.ru_stime, 3),
@@ -473,7 +483,7 @@ def validate(body):
         raise BadRequest("The request body must be a JSON object.")
     for key in ("execution_id", "function_id"):
         if not params.get(key):
-            raise BadRequest("The request body has no %s." % key)
+            raise BadRequest(f"The request body has no {key}.")
     timeout = params.get("timeout")
     if timeout is None:
         timeout = DEFAULT_TIMEOUT
@@ -538,7 +548,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.log_error("Cannot run execution %s: %s",
                            params["execution_id"], e)
             self._send(500, {"output": "The runtime could not start the "
-                                       "execution: %s" % e,
+                                       f"execution: {e}",
                              "success": False})
             return
         self._send(200, result)
@@ -613,7 +623,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, _terminate)
     try:
-        server.serve_forever()
+        server.serve_forever(poll_interval=0.1)
     finally:
         server.children.kill_all()
         server.server_close()
