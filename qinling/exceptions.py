@@ -99,7 +99,8 @@ class StorageProviderException(QinlingException):
 
 
 class OrchestratorException(QinlingException):
-    """A driver could not do what the engine asked; the message is for users."""
+    """A driver could not do what the engine asked; the message is for
+    users."""
 
     message = "Orchestrator operation failed."
 

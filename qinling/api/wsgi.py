@@ -17,9 +17,9 @@ the default locations or ``$QINLING_CONFIG_FILE``.
 
 import os
 
+from qinling import rpc
 from qinling.api import app as api_app
 from qinling.cmd import config
-from qinling import rpc
 
 
 def init_application():

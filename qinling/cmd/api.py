@@ -25,9 +25,9 @@ import sys  # noqa: E402
 from eventlet import wsgi  # noqa: E402
 from oslo_log import log as logging  # noqa: E402
 
+from qinling import rpc  # noqa: E402
 from qinling.api import app as api_app  # noqa: E402
 from qinling.cmd import config  # noqa: E402
-from qinling import rpc  # noqa: E402
 
 LOG = logging.getLogger(__name__)
 

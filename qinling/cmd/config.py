@@ -17,9 +17,8 @@ import sys
 from oslo_log import log as logging
 
 from qinling import conf as qinling_conf
-from qinling.conf import opts
-from qinling.db import api as db_api
 from qinling import rpc
+from qinling.db import api as db_api
 
 CONF = qinling_conf.CONF
 
@@ -31,7 +30,6 @@ def load(argv=None, default_config_files=None):
     """
     logging.register_options(CONF)
     rpc.register_transport_opts(CONF)
-    opts.set_lib_defaults()
     CONF(sys.argv[1:] if argv is None else argv, project="qinling",
          default_config_files=default_config_files)
     logging.setup(CONF, "qinling")

@@ -17,9 +17,9 @@ import threading
 
 from oslo_log import log as logging
 
+from qinling import rpc
 from qinling.cmd import config
 from qinling.engine import service as engine_service
-from qinling import rpc
 from qinling.services import periodics
 
 LOG = logging.getLogger(__name__)

@@ -26,10 +26,10 @@ import threading
 from cheroot import wsgi
 from oslo_log import log as logging
 
+from qinling import rpc
 from qinling.api import app as api_app
 from qinling.cmd import config
 from qinling.engine import service as engine_service
-from qinling import rpc
 from qinling.services import periodics
 
 LOG = logging.getLogger(__name__)

@@ -16,6 +16,7 @@ collects them for oslo-config-generator.
 """
 
 from oslo_config import cfg
+from oslo_db import options as db_options
 
 from qinling.conf import api
 from qinling.conf import default
@@ -31,3 +32,6 @@ MODULES = (default, api, pecan, engine, local, storage, resource_limits)
 
 for _module in MODULES:
     _module.register_opts(CONF)
+
+# The embedded default database: a SQLite file under state_path.
+db_options.set_defaults(CONF, connection="sqlite:///$state_path/qinling.sqlite")

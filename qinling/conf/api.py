@@ -17,8 +17,9 @@ group = cfg.OptGroup("api", title="REST API options")
 
 opts = [
     cfg.HostAddressOpt(
-        "host", default="0.0.0.0",
-        help="Address the API server listens on."),
+        "host", default="127.0.0.1",
+        help="Address the API server listens on. The default serves this "
+             "host only; set 0.0.0.0 (or an address) to serve others."),
     cfg.PortOpt(
         "port", default=7070,
         help="Port the API server listens on."),

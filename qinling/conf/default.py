@@ -28,15 +28,11 @@ opts = [
         default=_default_state_path(),
         sample_default="/var/lib/qinling",
         help="Directory under which the embedded defaults keep their files: "
-             "the SQLite database, the packages of the local storage "
-             "provider and the local orchestrator's workers. The default is "
-             "/var/lib/qinling for root and ~/.local/state/qinling for other "
-             "users."),
-    cfg.URIOpt(
-        "qinling_endpoint",
-        help="Public URL of this service, used to build webhook URLs and "
-             "package download URLs. When unset, the URL of the request "
-             "being served is used."),
+             "the SQLite database (the default [database]connection is "
+             "sqlite:///$state_path/qinling.sqlite), the packages of the "
+             "local storage provider and the local orchestrator's workers. "
+             "The default is /var/lib/qinling for root and "
+             "~/.local/state/qinling for other users."),
 ]
 
 

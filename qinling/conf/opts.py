@@ -21,11 +21,3 @@ def list_opts():
         result.extend(module.list_opts())
     return result
 
-
-def set_lib_defaults():
-    """Give library options the embedded defaults of the all-in-one."""
-    from oslo_db import options as db_options
-
-    from qinling import conf
-    db_options.set_defaults(
-        conf.CONF, connection="sqlite:///$state_path/qinling.sqlite")

@@ -24,9 +24,9 @@ from oslo_db.sqlalchemy import enginefacade
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
-from qinling.db.sqlalchemy import models
 from qinling import exceptions
 from qinling import states
+from qinling.db.sqlalchemy import models
 
 _TXN = enginefacade.transaction_context()
 _CONFIGURED = threading.Lock()

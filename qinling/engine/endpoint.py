@@ -16,11 +16,11 @@ from oslo_log import log as logging
 import oslo_messaging as messaging
 
 from qinling import context as qinling_context
-from qinling.db import api as db_api
-from qinling.engine import runner
 from qinling import exceptions
 from qinling import rpc
 from qinling import states
+from qinling.db import api as db_api
+from qinling.engine import runner
 
 LOG = logging.getLogger(__name__)
 

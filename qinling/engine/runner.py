@@ -22,10 +22,10 @@ import time
 from oslo_log import log as logging
 
 from qinling import context as qinling_context
-from qinling.db import api as db_api
 from qinling import exceptions
-from qinling.orchestrator import base as orchestrator_base
 from qinling import states
+from qinling.db import api as db_api
+from qinling.orchestrator import base as orchestrator_base
 
 LOG = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@
 from oslo_log import log as logging
 import oslo_messaging as messaging
 
+from qinling import rpc
 from qinling.engine import endpoint as engine_endpoint
 from qinling.orchestrator import base as orchestrator_base
-from qinling import rpc
 from qinling.storage import base as storage_base
 
 LOG = logging.getLogger(__name__)

@@ -20,9 +20,9 @@ from oslo_log import log as logging
 import oslo_messaging as messaging
 
 from qinling import context
-from qinling.db import api as db_api
 from qinling import exceptions
 from qinling import states
+from qinling.db import api as db_api
 
 LOG = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ import re
 from oslo_log import log as logging
 from oslo_utils import uuidutils
 
-from qinling.db import api as db_api
 from qinling import exceptions
 from qinling import states
+from qinling.db import api as db_api
 
 LOG = logging.getLogger(__name__)
 

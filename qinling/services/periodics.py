@@ -22,8 +22,8 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from qinling import context as qinling_context
-from qinling.db import api as db_api
 from qinling import states
+from qinling.db import api as db_api
 
 LOG = logging.getLogger(__name__)
 

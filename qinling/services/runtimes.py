@@ -11,8 +11,8 @@
 # under the License.
 """Runtimes: rows the API writes, pools the engine builds."""
 
-from qinling.db import api as db_api
 from qinling import states
+from qinling.db import api as db_api
 
 
 class RuntimeService:

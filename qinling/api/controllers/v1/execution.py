@@ -16,9 +16,9 @@ from pecan import rest
 import webob
 from wsme import types as wtypes
 
+from qinling.api import errors
 from qinling.api.controllers.v1 import resources
 from qinling.api.controllers.v1 import types
-from qinling.api import errors
 
 
 class ExecutionLogController(rest.RestController):

@@ -19,10 +19,10 @@ from pecan import rest
 import webob
 from webob import static
 
+from qinling import exceptions
+from qinling.api import errors
 from qinling.api.controllers.v1 import resources
 from qinling.api.controllers.v1 import types
-from qinling.api import errors
-from qinling import exceptions
 
 # Room for the form fields around the package in a multipart body.
 FORM_OVERHEAD = 64 * 1024

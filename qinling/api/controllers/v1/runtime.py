@@ -14,10 +14,10 @@
 import pecan
 from pecan import rest
 
+from qinling import exceptions
+from qinling.api import errors
 from qinling.api.controllers.v1 import resources
 from qinling.api.controllers.v1 import types
-from qinling.api import errors
-from qinling import exceptions
 
 
 class RuntimesController(rest.RestController):
