@@ -31,6 +31,12 @@ SUCCESS = "success"
 FAILED = "failed"
 # ERROR is shared with runtimes: the platform, not the function, failed.
 
+# Job statuses (upstream's names).
+JOB_RUNNING = "running"
+JOB_PAUSED = "paused"
+JOB_DONE = "done"
+JOB_CANCELLED = "cancelled"
+
 RUNTIME_TRANSITIONS = {
     (CREATING, AVAILABLE): "the engine created the runtime's worker pool",
     (CREATING, ERROR): "the engine could not create the pool",
@@ -50,6 +56,16 @@ EXECUTION_TRANSITIONS = {
 }
 
 EXECUTION_FINAL = frozenset((SUCCESS, FAILED, ERROR))
+
+JOB_TRANSITIONS = {
+    (JOB_RUNNING, JOB_PAUSED): "the owner pauses the job",
+    (JOB_PAUSED, JOB_RUNNING): "the owner resumes the job",
+    (JOB_RUNNING, JOB_CANCELLED): "the owner cancels the job",
+    (JOB_PAUSED, JOB_CANCELLED): "the owner cancels the job",
+    (JOB_RUNNING, JOB_DONE): "the scheduler fired the job's last run",
+}
+
+JOB_FINAL = frozenset((JOB_DONE, JOB_CANCELLED))
 
 
 def check_transition(table, current, new):

@@ -17,10 +17,13 @@ own bookkeeping uses the unscoped functions named ``*_by_engine``. No
 business rules live here.
 """
 
+import dataclasses
 import threading
+import typing
 
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
+from oslo_db.sqlalchemy import utils as db_utils
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
@@ -83,11 +86,66 @@ def _get(session, ctx, model, id):
     return obj
 
 
-def _list(session, ctx, model, filters):
-    query = _scope(session.query(model), model, ctx)
-    for key, value in (filters or {}).items():
-        query = query.filter(getattr(model, key) == value)
-    return query.order_by(model.created_at, model.id).all()
+@dataclasses.dataclass(frozen=True)
+class ListQuery:
+    """Which rows of a collection to list, and in which order.
+
+    ``filters`` holds ``(column, operator, value)`` triples, the operators
+    being those of :data:`OPERATORS`; ``in`` and ``nin`` take a list.
+    """
+
+    filters: tuple = ()
+    limit: typing.Optional[int] = None
+    marker: typing.Optional[str] = None
+    sort_key: str = "created_at"
+    sort_dir: str = "asc"
+    #: list every project's rows (the caller checked the policy).
+    all_projects: bool = False
+    #: with all_projects, only this project's rows.
+    project_id: typing.Optional[str] = None
+
+
+OPERATORS = {
+    "eq": lambda col, v: col == v,
+    "neq": lambda col, v: col != v,
+    "gt": lambda col, v: col > v,
+    "gte": lambda col, v: col >= v,
+    "lt": lambda col, v: col < v,
+    "lte": lambda col, v: col <= v,
+    "in": lambda col, v: col.in_(v),
+    "nin": lambda col, v: col.not_in(v),
+    "has": lambda col, v: col.contains(v, autoescape=True),
+}
+
+
+def _list(session, ctx, model, list_query=None, base=None):
+    list_query = list_query or ListQuery()
+    query = session.query(model) if base is None else base
+    if not list_query.all_projects:
+        query = _scope(query, model, ctx)
+    elif list_query.project_id:
+        query = query.filter(model.project_id == list_query.project_id)
+    columns = model.__table__.columns
+    for key, op, value in list_query.filters:
+        query = query.filter(OPERATORS[op](columns[key], value))
+    if list_query.sort_key not in columns:
+        raise exceptions.InputException(
+            "Invalid sort_key %s: expected one of %s." % (
+                list_query.sort_key, ", ".join(sorted(columns.keys()))))
+    marker = None
+    if list_query.marker:
+        marker = session.query(model).filter_by(
+            id=list_query.marker).one_or_none()
+        if marker is None:
+            raise exceptions.InputException(
+                "Marker %s not found." % list_query.marker)
+    sort_keys = [list_query.sort_key]
+    if list_query.sort_key != "id":
+        sort_keys.append("id")
+    query = db_utils.paginate_query(
+        query, model, list_query.limit, sort_keys, marker=marker,
+        sort_dir=list_query.sort_dir)
+    return query.all()
 
 
 def _create(session, ctx, model, values):
@@ -115,8 +173,8 @@ def runtime_get(ctx, id):
 
 
 @_TXN.reader
-def runtime_list(ctx):
-    return _list(ctx.session, ctx, models.Runtime, None)
+def runtime_list(ctx, list_query=None):
+    return _list(ctx.session, ctx, models.Runtime, list_query)
 
 
 @_TXN.reader
@@ -186,27 +244,299 @@ def function_get_by_engine(ctx, id):
 
 
 @_TXN.reader
-def function_list(ctx):
-    return _list(ctx.session, ctx, models.Function, None)
+def function_list(ctx, list_query=None):
+    return _list(ctx.session, ctx, models.Function, list_query)
 
 
 @_TXN.writer
-def function_delete(ctx, id):
-    """Delete a function of the caller's project and return the old row."""
+def function_update(ctx, id, values, check=None):
+    """Update a function of the caller's project and return it.
+
+    :param check: called with (session, function) inside the transaction
+        before the update; it may raise to refuse the update.
+    """
     function = _get(ctx.session, ctx, models.Function, id)
+    if check is not None:
+        check(ctx.session, function)
+    function.update(values)
+    ctx.session.flush()
+    return function
+
+
+def function_usage(session, function_id, version=None):
+    """What refers to a function (or one version): for refusals.
+
+    :returns: a list of what uses it: "job(s)", "webhook(s)", "function
+        alias(es)".
+    """
+    active_jobs = session.query(models.Job.id).filter(
+        models.Job.function_id == function_id,
+        models.Job.status.not_in(states.JOB_FINAL))
+    webhooks = session.query(models.Webhook.id).filter(
+        models.Webhook.function_id == function_id)
+    aliases = session.query(models.FunctionAlias.id).filter(
+        models.FunctionAlias.function_id == function_id)
+    if version is not None:
+        active_jobs = active_jobs.filter(
+            models.Job.function_version == version)
+        webhooks = webhooks.filter(
+            sa.func.coalesce(models.Webhook.function_version, 0) == version)
+        aliases = aliases.filter(
+            models.FunctionAlias.function_version == version)
+    return [name for name, query in (
+        ("running job(s)", active_jobs), ("webhook(s)", webhooks),
+        ("function alias(es)", aliases)) if query.first() is not None]
+
+
+@_TXN.writer
+def function_delete(ctx, id, check=None):
+    """Delete a function of the caller's project and return the old row.
+
+    :param check: called with (session, function) before the delete; it
+        may raise to refuse it.
+    """
+    function = _get(ctx.session, ctx, models.Function, id)
+    if check is not None:
+        check(ctx.session, function)
+    ctx.session.query(models.Job).filter_by(function_id=id).update(
+        {"function_id": None}, synchronize_session=False)
     ctx.session.delete(function)
     return function
+
+
+# Function versions
+
+def _version_query(session, ctx, function_id):
+    query = session.query(models.FunctionVersion).filter_by(
+        function_id=function_id)
+    return _scope(query, models.FunctionVersion, ctx) if ctx else query
+
+
+@_TXN.writer
+def version_create(ctx, function_id, values, check=None):
+    """Snapshot a function as its next version, atomically.
+
+    Version numbers only ever grow, so a deleted version's number is never
+    given again.
+
+    :param check: called with (session, function) first; may raise.
+    :returns: the new version row.
+    """
+    function = _get(ctx.session, ctx, models.Function, function_id)
+    if check is not None:
+        check(ctx.session, function)
+    number = function.latest_version + 1
+    updated = ctx.session.query(models.Function).filter_by(
+        id=function_id, latest_version=function.latest_version).update(
+        {"latest_version": number}, synchronize_session=False)
+    if updated != 1:
+        raise exceptions.ConflictException(
+            "Function %s got a new version meanwhile; try again."
+            % function_id)
+    return _create(ctx.session, ctx, models.FunctionVersion, dict(
+        values, function_id=function_id, version_number=number, count=0))
+
+
+def _version(session, ctx, function_id, number):
+    version = _version_query(session, ctx, function_id).filter_by(
+        version_number=number).one_or_none()
+    if version is None:
+        raise exceptions.DBEntityNotFoundError(
+            "FunctionVersion not found [function_id=%s, version_number=%s]"
+            % (function_id, number))
+    return version
+
+
+@_TXN.reader
+def version_get(ctx, function_id, number):
+    return _version(ctx.session, ctx, function_id, number)
+
+
+@_TXN.reader
+def version_get_by_engine(ctx, function_id, number):
+    return _version(ctx.session, None, function_id, number)
+
+
+@_TXN.reader
+def version_list(ctx, function_id, list_query=None):
+    base = ctx.session.query(models.FunctionVersion).filter_by(
+        function_id=function_id)
+    list_query = list_query or ListQuery(sort_key="version_number")
+    return _list(ctx.session, ctx, models.FunctionVersion, list_query,
+                 base=base)
+
+
+@_TXN.writer
+def version_delete(ctx, function_id, number, check=None):
+    version = _version(ctx.session, ctx, function_id, number)
+    if check is not None:
+        check(ctx.session, version)
+    ctx.session.delete(version)
+    return version
+
+
+# Function aliases
+
+@_TXN.writer
+def alias_create(ctx, values):
+    return _create(ctx.session, ctx, models.FunctionAlias, values)
+
+
+def _alias(session, ctx, name):
+    query = session.query(models.FunctionAlias).filter_by(name=name)
+    alias = _scope(query, models.FunctionAlias, ctx).one_or_none()
+    if alias is None:
+        raise _not_found(models.FunctionAlias, name=name)
+    return alias
+
+
+@_TXN.reader
+def alias_get(ctx, name):
+    return _alias(ctx.session, ctx, name)
+
+
+@_TXN.reader
+def alias_list(ctx, list_query=None):
+    return _list(ctx.session, ctx, models.FunctionAlias, list_query)
+
+
+@_TXN.writer
+def alias_update(ctx, name, values):
+    alias = _alias(ctx.session, ctx, name)
+    alias.update(values)
+    ctx.session.flush()
+    return alias
+
+
+@_TXN.writer
+def alias_delete(ctx, name, check=None):
+    alias = _alias(ctx.session, ctx, name)
+    if check is not None:
+        check(ctx.session, alias)
+    ctx.session.delete(alias)
+    return alias
+
+
+def alias_usage(session, project_id, name):
+    """What refers to an alias: for refusals (see function_usage)."""
+    jobs = session.query(models.Job.id).filter(
+        models.Job.project_id == project_id,
+        models.Job.function_alias == name,
+        models.Job.status.not_in(states.JOB_FINAL))
+    webhooks = session.query(models.Webhook.id).filter(
+        models.Webhook.project_id == project_id,
+        models.Webhook.function_alias == name)
+    return [what for what, query in (("running job(s)", jobs),
+                                     ("webhook(s)", webhooks))
+            if query.first() is not None]
+
+
+# Jobs
+
+@_TXN.writer
+def job_create(ctx, values):
+    return _create(ctx.session, ctx, models.Job, values)
+
+
+@_TXN.reader
+def job_get(ctx, id):
+    return _get(ctx.session, ctx, models.Job, id)
+
+
+@_TXN.reader
+def job_list(ctx, list_query=None):
+    return _list(ctx.session, ctx, models.Job, list_query)
+
+
+@_TXN.writer
+def job_update(ctx, id, values):
+    job = _get(ctx.session, ctx, models.Job, id)
+    job.update(values)
+    ctx.session.flush()
+    return job
+
+
+@_TXN.writer
+def job_delete(ctx, id):
+    ctx.session.delete(_get(ctx.session, ctx, models.Job, id))
+
+
+@_TXN.reader
+def jobs_due_by_engine(ctx, before, limit=100):
+    """Running jobs whose next run is before ``before``, soonest first."""
+    return ctx.session.query(models.Job).filter(
+        models.Job.status == states.JOB_RUNNING,
+        models.Job.next_execution_time < before).order_by(
+        models.Job.next_execution_time).limit(limit).all()
+
+
+@_TXN.writer
+def job_compare_and_swap_by_engine(ctx, id, expected, values):
+    """Update a job only if its columns still hold ``expected``.
+
+    The one way the scheduler claims a job run: of several schedulers
+    seeing the same due job, exactly one swap succeeds.
+
+    :returns: True if this call updated the row.
+    """
+    query = ctx.session.query(models.Job).filter_by(id=id, **expected)
+    values = dict(values, updated_at=timeutils.utcnow())
+    return query.update(values, synchronize_session=False) == 1
+
+
+# Webhooks
+
+@_TXN.writer
+def webhook_create(ctx, values):
+    return _create(ctx.session, ctx, models.Webhook, values)
+
+
+@_TXN.reader
+def webhook_get(ctx, id):
+    return _get(ctx.session, ctx, models.Webhook, id)
+
+
+@_TXN.reader
+def webhook_get_by_engine(ctx, id):
+    return _get(ctx.session, None, models.Webhook, id)
+
+
+@_TXN.reader
+def webhook_list(ctx, list_query=None):
+    return _list(ctx.session, ctx, models.Webhook, list_query)
+
+
+@_TXN.writer
+def webhook_update(ctx, id, values):
+    webhook = _get(ctx.session, ctx, models.Webhook, id)
+    webhook.update(values)
+    ctx.session.flush()
+    return webhook
+
+
+@_TXN.writer
+def webhook_delete(ctx, id):
+    ctx.session.delete(_get(ctx.session, ctx, models.Webhook, id))
 
 
 # Executions
 
 @_TXN.writer
 def execution_create(ctx, values):
-    """Insert an execution and count it on its function, atomically."""
+    """Insert an execution and count it on its function (or version),
+    atomically."""
     execution = _create(ctx.session, ctx, models.Execution, values)
-    ctx.session.query(models.Function).filter_by(
-        id=values["function_id"]).update(
-        {"count": models.Function.count + 1}, synchronize_session=False)
+    if values.get("function_version"):
+        query = ctx.session.query(models.FunctionVersion).filter_by(
+            function_id=values["function_id"],
+            version_number=values["function_version"])
+        model = models.FunctionVersion
+    else:
+        query = ctx.session.query(models.Function).filter_by(
+            id=values["function_id"])
+        model = models.Function
+    query.update({"count": model.count + 1, "updated_at": timeutils.utcnow()},
+                 synchronize_session=False)
     return execution
 
 
@@ -216,8 +546,8 @@ def execution_get(ctx, id):
 
 
 @_TXN.reader
-def execution_list(ctx, filters=None):
-    return _list(ctx.session, ctx, models.Execution, filters)
+def execution_list(ctx, list_query=None):
+    return _list(ctx.session, ctx, models.Execution, list_query)
 
 
 @_TXN.writer

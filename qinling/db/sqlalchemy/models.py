@@ -89,3 +89,74 @@ class Execution(Base):
     result = sa.Column(types.JsonEncoded)
     description = sa.Column(sa.String(255))
     logs = sa.Column(types.LongText)
+    #: CPU seconds the execution's process used.
+    cpu_time = sa.Column(sa.Float)
+    #: peak memory of the execution's process, in bytes.
+    memory_peak = sa.Column(sa.BigInteger)
+
+
+class FunctionVersion(Base):
+    """An immutable snapshot of a function: package, entry and limits."""
+
+    __tablename__ = "function_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("function_id", "version_number",
+                            name="function_versions_function_version_uc"),
+        Base.__table_args__,
+    )
+
+    function_id = sa.Column(
+        sa.String(36), sa.ForeignKey("functions.id", ondelete="CASCADE"),
+        nullable=False)
+    description = sa.Column(sa.String(255))
+    version_number = sa.Column(sa.Integer, nullable=False)
+    count = sa.Column(sa.Integer, nullable=False, default=0)
+    code = sa.Column(types.JsonEncoded, nullable=False)
+    entry = sa.Column(sa.String(80))
+    cpu = sa.Column(sa.Integer, nullable=False)
+    memory_size = sa.Column(sa.BigInteger, nullable=False)
+    timeout = sa.Column(sa.Integer, nullable=False)
+
+
+class FunctionAlias(Base):
+    __tablename__ = "function_aliases"
+    __table_args__ = (
+        sa.UniqueConstraint("project_id", "name",
+                            name="function_aliases_project_name_uc"),
+        Base.__table_args__,
+    )
+
+    function_id = sa.Column(sa.String(36), sa.ForeignKey("functions.id"),
+                            nullable=False)
+    name = sa.Column(sa.String(255), nullable=False)
+    description = sa.Column(sa.String(255))
+    function_version = sa.Column(sa.Integer, nullable=False, default=0)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        sa.Index("jobs_status_next_execution_time_idx", "status",
+                 "next_execution_time"),
+        Base.__table_args__,
+    )
+
+    name = sa.Column(sa.String(255))
+    pattern = sa.Column(sa.String(255))
+    status = sa.Column(sa.String(32), nullable=False)
+    first_execution_time = sa.Column(sa.DateTime)
+    next_execution_time = sa.Column(sa.DateTime, nullable=False)
+    count = sa.Column(sa.Integer)
+    function_id = sa.Column(sa.String(36), sa.ForeignKey("functions.id"))
+    function_version = sa.Column(sa.Integer, nullable=False, default=0)
+    function_alias = sa.Column(sa.String(255))
+    function_input = sa.Column(sa.Text)
+
+
+class Webhook(Base):
+    __tablename__ = "webhooks"
+
+    function_id = sa.Column(sa.String(36), sa.ForeignKey("functions.id"))
+    function_version = sa.Column(sa.Integer)
+    function_alias = sa.Column(sa.String(255))
+    description = sa.Column(sa.String(255))
