@@ -126,8 +126,8 @@ class ExecutionService:
     def get(self, ctx, execution_id):
         return db_api.execution_get(ctx, execution_id)
 
-    def list(self, ctx, filters):
-        return db_api.execution_list(ctx, filters)
+    def list(self, ctx, list_query):
+        return db_api.execution_list(ctx, list_query)
 
     def delete(self, ctx, execution_id):
         db_api.execution_delete(ctx, execution_id)

@@ -17,6 +17,7 @@ import webob
 from wsme import types as wtypes
 
 from qinling.api import errors
+from qinling.api.controllers.v1 import listing
 from qinling.api.controllers.v1 import resources
 from qinling.api.controllers.v1 import types
 
@@ -37,23 +38,30 @@ class ExecutionsController(rest.RestController):
     log = ExecutionLogController()
 
     @errors.wsexpose(resources.Execution, body=resources.Execution,
-                         status_code=201)
+                     status_code=201)
     def post(self, execution):
         req = pecan.request
         return resources.Execution.from_row(
             req.services.executions.create(req.context,
                                            execution.to_params()))
 
-    @errors.wsexpose(resources.Executions, types.uuid, wtypes.text,
-                         wtypes.text)
-    def get_all(self, function_id=None, status=None, description=None):
+    @errors.wsexpose(resources.Executions, wtypes.text, wtypes.text,
+                     wtypes.text, wtypes.text, wtypes.text, int, wtypes.text,
+                     wtypes.text, wtypes.text, bool, wtypes.text)
+    def get_all(self, function_id=None, function_alias=None,
+                function_version=None, status=None, description=None,
+                limit=None, marker=None, sort_key=None, sort_dir=None,
+                all_projects=False, project_id=None):
         req = pecan.request
-        filters = {key: value for key, value in (
-            ("function_id", function_id), ("status", status),
-            ("description", description)) if value is not None}
-        return resources.Executions(executions=[
-            resources.Execution.from_row(e)
-            for e in req.services.executions.list(req.context, filters)])
+        query = listing.build(
+            {"function_id": function_id, "function_alias": function_alias,
+             "function_version": function_version, "status": status,
+             "description": description},
+            limit, marker, sort_key, sort_dir, all_projects, project_id)
+        rows = req.services.executions.list(req.context, query)
+        return resources.Executions(
+            executions=[resources.Execution.from_row(e) for e in rows],
+            next=listing.next_link(rows, query))
 
     @errors.wsexpose(resources.Execution, types.uuid)
     def get_one(self, id):

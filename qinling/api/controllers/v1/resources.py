@@ -88,6 +88,8 @@ class Runtime(Resource):
 
 class Runtimes(wtypes.Base):
     runtimes = [Runtime]
+    #: the next page's URL, when more items may follow.
+    next = wtypes.text
 
 
 class Function(Resource):
@@ -115,6 +117,8 @@ class Function(Resource):
 
 class Functions(wtypes.Base):
     functions = [Function]
+    #: the next page's URL, when more items may follow.
+    next = wtypes.text
 
 
 def function_to_dict(row):
@@ -167,3 +171,5 @@ class Execution(Resource):
 
 class Executions(wtypes.Base):
     executions = [Execution]
+    #: the next page's URL, when more items may follow.
+    next = wtypes.text

@@ -23,7 +23,7 @@ from qinling.api.controllers.v1 import types
 class RuntimesController(rest.RestController):
 
     @errors.wsexpose(resources.Runtime, body=resources.Runtime,
-                         status_code=201)
+                     status_code=201)
     def post(self, runtime):
         values = runtime.to_values()
         if not values.get("image"):
