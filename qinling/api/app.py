@@ -25,6 +25,7 @@ import pecan
 
 from qinling.api import errors
 from qinling.api import hooks
+from qinling.services import aliases
 from qinling.services import executions
 from qinling.services import functions
 from qinling.services import runtimes
@@ -38,6 +39,7 @@ def build_services(conf, engine_client, storage=None):
         runtimes=runtimes.RuntimeService(engine_client),
         functions=functions.FunctionService(conf, engine_client, storage),
         executions=executions.ExecutionService(conf, engine_client),
+        aliases=aliases.AliasService(),
     )
 
 

@@ -37,20 +37,25 @@ class ExecutionRunner:
         self._orchestrator = orchestrator
         self._storage = storage
 
-    def function_spec(self, function, version):
-        """The worker-side description of a function version."""
-        md5 = function.code["md5sum"]
+    def function_spec(self, function, version=None):
+        """The worker-side description of a function or one version.
+
+        :param version: a function version row; None for the function.
+        """
+        source = version or function
+        md5 = source.code["md5sum"]
+        number = version.version_number if version else 0
         return orchestrator_base.FunctionSpec(
             function_id=function.id,
-            function_version=version,
+            function_version=number,
             runtime_id=function.runtime_id,
             project_id=function.project_id,
-            entry=function.entry,
-            timeout=function.timeout,
-            cpu=function.cpu,
-            memory_size=function.memory_size,
+            entry=source.entry,
+            timeout=source.timeout,
+            cpu=source.cpu,
+            memory_size=source.memory_size,
             package_path=self._storage.local_path(
-                function.project_id, function.id, md5, version),
+                function.project_id, function.id, md5, number),
             package_md5=md5,
         )
 
@@ -82,7 +87,11 @@ class ExecutionRunner:
 
     def _run(self, ctx, execution):
         function = db_api.function_get_by_engine(ctx, execution.function_id)
-        spec = self.function_spec(function, execution.function_version)
+        version = None
+        if execution.function_version:
+            version = db_api.version_get_by_engine(
+                ctx, function.id, execution.function_version)
+        spec = self.function_spec(function, version)
         request = orchestrator_base.ExecutionRequest(
             execution_id=execution.id,
             input=execution.input,

@@ -68,30 +68,39 @@ class ExecutionService:
         self._engine = engine
 
     def _target(self, ctx, params):
-        function_id = params.get("function_id")
+        """Resolve the function version an execution runs, at this moment.
+
+        An alias is resolved now, so repointing it later does not change
+        executions already made.
+        """
+        alias_name = params.get("function_alias")
+        if alias_name:
+            alias = db_api.alias_get(ctx, alias_name)
+            function_id, version = alias.function_id, alias.function_version
+        else:
+            function_id = params.get("function_id")
+            version = params.get("function_version") or 0
         if not function_id:
             raise exceptions.InputException(
                 "Either function_alias or function_id must be provided.")
         function = db_api.function_get(ctx, function_id)
-        version = params.get("function_version") or 0
+        timeout = function.timeout
         if version:
-            raise exceptions.DBEntityNotFoundError(
-                "FunctionVersion not found [function_id=%s, "
-                "version_number=%s]" % (function_id, version))
+            timeout = db_api.version_get(ctx, function_id, version).timeout
         runtime = db_api.runtime_get(ctx, function.runtime_id)
         if runtime.status != states.AVAILABLE:
             raise exceptions.RuntimeNotAvailableException(
                 "Runtime %s is not available." % runtime.id)
-        return function, version
+        return function, version, timeout
 
     def create(self, ctx, params):
         """Create an execution and run it; wait for it if it is sync.
 
-        :param params: function_id, function_version, sync, input,
-            description.
+        :param params: function_id and function_version, or
+            function_alias; sync, input, description.
         :returns: the execution row; final for a sync execution.
         """
-        function, version = self._target(ctx, params)
+        function, version, timeout = self._target(ctx, params)
         sync = params.get("sync")
         sync = True if sync is None else sync
         execution = db_api.execution_create(ctx, {
@@ -103,7 +112,7 @@ class ExecutionService:
             "input": parse_input(params.get("input")),
             "status": states.RUNNING,
         })
-        timeout = function.timeout + self._conf.engine.rpc_timeout_margin
+        timeout += self._conf.engine.rpc_timeout_margin
         try:
             self._engine.create_execution(ctx, execution.id, sync, timeout)
         except messaging.MessagingTimeout:

@@ -64,6 +64,14 @@ class PackageStorage(abc.ABC):
                version: int = 0) -> None:
         """Delete a stored package; a missing one is ignored."""
 
+    @abc.abstractmethod
+    def copy(self, project_id: str, function_id: str, md5sum: str,
+             version: int) -> None:
+        """Keep the function's current package as version ``version``.
+
+        :raises StorageNotFoundException: the function has no such package.
+        """
+
 
 def load(conf) -> PackageStorage:
     """Load the provider named by ``[storage]provider``.

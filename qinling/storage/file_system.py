@@ -19,6 +19,7 @@ leaves no file behind.
 
 import hashlib
 import os
+import shutil
 import tempfile
 import zipfile
 
@@ -112,6 +113,14 @@ class FileSystemStorage(base.PackageStorage):
     def retrieve(self, project_id, function_id, md5sum, version=0):
         return open(self.local_path(project_id, function_id, md5sum,
                                     version), "rb")
+
+    def copy(self, project_id, function_id, md5sum, version):
+        source = self.local_path(project_id, function_id, md5sum)
+        target = os.path.join(self._dir(project_id),
+                              self._name(function_id, md5sum, version))
+        tmp = target + ".tmp"
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
 
     def delete(self, project_id, function_id, md5sum, version=0):
         path = os.path.join(self._dir(project_id),

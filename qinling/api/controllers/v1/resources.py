@@ -173,3 +173,15 @@ class Executions(wtypes.Base):
     executions = [Execution]
     #: the next page's URL, when more items may follow.
     next = wtypes.text
+
+
+class FunctionAlias(Resource):
+    name = wtypes.text
+    description = wtypes.text
+    function_id = wtypes.text
+    function_version = int
+
+
+class FunctionAliases(wtypes.Base):
+    function_aliases = [FunctionAlias]
+    next = wtypes.text

@@ -13,6 +13,7 @@
 
 import pecan
 
+from qinling.api.controllers.v1 import alias
 from qinling.api.controllers.v1 import execution
 from qinling.api.controllers.v1 import function
 from qinling.api.controllers.v1 import runtime
@@ -23,6 +24,7 @@ class Controller(object):
     runtimes = runtime.RuntimesController()
     functions = function.FunctionsController()
     executions = execution.ExecutionsController()
+    aliases = alias.AliasesController()
 
     @pecan.expose("json")
     def index(self):
