@@ -556,7 +556,8 @@ def execution_delete(ctx, id):
 
 
 @_TXN.writer
-def execution_finish_by_engine(ctx, id, status, result, logs):
+def execution_finish_by_engine(ctx, id, status, result, logs, cpu_time=None,
+                               memory_peak=None):
     """Write an execution's final status once; a second write is refused.
 
     :returns: True if this call ended the execution, False if it had
@@ -567,6 +568,7 @@ def execution_finish_by_engine(ctx, id, status, result, logs):
     count = ctx.session.query(models.Execution).filter_by(
         id=id, status=states.RUNNING).update(
         {"status": status, "result": result, "logs": logs,
+         "cpu_time": cpu_time, "memory_peak": memory_peak,
          "updated_at": timeutils.utcnow()},
         synchronize_session=False)
     return count == 1

@@ -151,6 +151,10 @@ class Execution(Resource):
     status = wsme.wsattr(wtypes.text, readonly=True)
     #: a JSON string such as ``{"output": ..., "duration": ...}``.
     result = wsme.wsattr(wtypes.text, readonly=True)
+    #: CPU seconds the execution used (not in upstream).
+    cpu_time = wsme.wsattr(float, readonly=True)
+    #: peak memory of the execution in bytes (not in upstream).
+    memory_peak = wsme.wsattr(int, readonly=True)
 
     _rendered = frozenset(("input", "result"))
 
@@ -172,6 +176,23 @@ class Execution(Resource):
 class Executions(wtypes.Base):
     executions = [Execution]
     #: the next page's URL, when more items may follow.
+    next = wtypes.text
+
+
+class FunctionVersion(Resource):
+    description = wtypes.text
+    function_id = wsme.wsattr(wtypes.text, readonly=True)
+    version_number = wsme.wsattr(int, readonly=True)
+    count = wsme.wsattr(int, readonly=True)
+    #: the snapshot's entry and limits (upstream kept none).
+    entry = wsme.wsattr(wtypes.text, readonly=True)
+    cpu = wsme.wsattr(int, readonly=True)
+    memory_size = wsme.wsattr(int, readonly=True)
+    timeout = wsme.wsattr(int, readonly=True)
+
+
+class FunctionVersions(wtypes.Base):
+    function_versions = [FunctionVersion]
     next = wtypes.text
 
 
