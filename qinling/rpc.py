@@ -151,6 +151,30 @@ class EngineClient:
             self._caller.cast(ctx, "create_execution",
                               execution_id=execution_id)
 
+    def update_runtime(self, ctx, runtime_id, image, pre_image):
+        self._caller.cast(ctx, "update_runtime", runtime_id=runtime_id,
+                          image=image, pre_image=pre_image)
+
+    def get_runtime_pool(self, ctx, runtime_id):
+        """:returns: ``{"total": N, "available": M}``."""
+        return self._caller.call(ctx, "get_runtime_pool",
+                                 runtime_id=runtime_id)
+
     def delete_function(self, ctx, function_id, function_version=0):
+        """Release the workers of a function version (detach)."""
         self._caller.cast(ctx, "delete_function", function_id=function_id,
                           function_version=function_version)
+
+    def scaleup_function(self, ctx, function_id, function_version, count):
+        self._caller.cast(ctx, "scaleup_function", function_id=function_id,
+                          function_version=function_version, count=count)
+
+    def scaledown_function(self, ctx, function_id, function_version, count):
+        self._caller.cast(ctx, "scaledown_function", function_id=function_id,
+                          function_version=function_version, count=count)
+
+    def list_workers(self, ctx, function_id, function_version):
+        """:returns: ``[{"function_id", "function_version",
+        "worker_name"}]``."""
+        return self._caller.call(ctx, "list_workers", function_id=function_id,
+                                 function_version=function_version)

@@ -29,6 +29,7 @@ from qinling.services import aliases
 from qinling.services import executions
 from qinling.services import functions
 from qinling.services import runtimes
+from qinling.services import versions
 from qinling.storage import base as storage_base
 
 
@@ -40,6 +41,7 @@ def build_services(conf, engine_client, storage=None):
         functions=functions.FunctionService(conf, engine_client, storage),
         executions=executions.ExecutionService(conf, engine_client),
         aliases=aliases.AliasService(),
+        versions=versions.VersionService(engine_client, storage),
     )
 
 

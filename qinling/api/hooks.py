@@ -20,14 +20,15 @@ class ContextHook(hooks.PecanHook):
     """Build the caller's context from the request.
 
     With ``[pecan]auth_enable`` off every request acts in the project
-    ``default`` (upstream's behaviour).
+    ``default`` and nothing is refused by policy (upstream's behaviour).
     """
 
     priority = 10
 
     def before(self, state):
         request_id = state.request.environ.get("openstack.request_id")
-        state.request.context = context.Context(request_id=request_id)
+        state.request.context = context.Context(request_id=request_id,
+                                                is_admin=True)
 
 
 class ServicesHook(hooks.PecanHook):

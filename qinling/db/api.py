@@ -290,18 +290,24 @@ def function_usage(session, function_id, version=None):
 
 @_TXN.writer
 def function_delete(ctx, id, check=None):
-    """Delete a function of the caller's project and return the old row.
+    """Delete a function of the caller's project and its versions.
 
     :param check: called with (session, function) before the delete; it
         may raise to refuse it.
+    :returns: (the old function row, its old version rows).
     """
     function = _get(ctx.session, ctx, models.Function, id)
     if check is not None:
         check(ctx.session, function)
+    versions = ctx.session.query(models.FunctionVersion).filter_by(
+        function_id=id).all()
+    for version in versions:
+        ctx.session.delete(version)
     ctx.session.query(models.Job).filter_by(function_id=id).update(
         {"function_id": None}, synchronize_session=False)
+    ctx.session.flush()
     ctx.session.delete(function)
-    return function
+    return function, versions
 
 
 # Function versions

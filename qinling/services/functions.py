@@ -31,6 +31,9 @@ LOG = logging.getLogger(__name__)
 CREATE_FIELDS = frozenset((
     "name", "description", "runtime_id", "code", "entry", "cpu",
     "memory_size", "timeout", "package"))
+UPDATE_FIELDS = CREATE_FIELDS - {"runtime_id"}
+# python-qinlingclient's update merges the keys of ``code`` into the form.
+CLIENT_CODE_KEYS = frozenset(("source", "md5sum", "swift", "image"))
 CODE_SOURCES = ("package", "swift", "image")
 ENTRY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 DEFAULT_ENTRY = "main.main"
@@ -80,6 +83,14 @@ def _limit(conf, field, option, unit, raw):
     return value
 
 
+def _entry(entry):
+    if len(entry) > 80 or not ENTRY_RE.match(entry):
+        raise exceptions.InputException(
+            "Invalid entry %r: expected <module>.<function>, such as "
+            "main.main." % entry)
+    return entry
+
+
 def _text(fields, name, max_length):
     value = fields.get(name)
     if value is not None and len(value) > max_length:
@@ -108,11 +119,7 @@ class FunctionService:
                 "Image type functions need a container runtime, which the "
                 "%s orchestrator does not have."
                 % self._conf.engine.orchestrator)
-        entry = fields.get("entry") or DEFAULT_ENTRY
-        if len(entry) > 80 or not ENTRY_RE.match(entry):
-            raise exceptions.InputException(
-                "Invalid entry %r: expected <module>.<function>, such as "
-                "main.main." % entry)
+        entry = _entry(fields.get("entry") or DEFAULT_ENTRY)
         values = {"name": _text(fields, "name", 255),
                   "description": _text(fields, "description", 255),
                   "entry": entry}
@@ -162,8 +169,8 @@ class FunctionService:
     def get(self, ctx, function_id):
         return db_api.function_get(ctx, function_id)
 
-    def list(self, ctx):
-        return db_api.function_list(ctx)
+    def list(self, ctx, list_query):
+        return db_api.function_list(ctx, list_query)
 
     def download(self, ctx, function_id):
         """Open the function's package.
@@ -177,10 +184,111 @@ class FunctionService:
         return function, self._storage.retrieve(
             function.project_id, function.id, function.code["md5sum"])
 
-    def delete(self, ctx, function_id):
-        """Delete the row, then the package and the function's workers."""
-        function = db_api.function_delete(ctx, function_id)
-        if function.code.get("source") == "package":
+    def _update_values(self, fields):
+        unknown = sorted(set(fields) - UPDATE_FIELDS - CLIENT_CODE_KEYS)
+        if "runtime_id" in fields:
+            raise exceptions.InputException(
+                "The runtime of a function cannot be changed.")
+        if unknown:
+            raise exceptions.InputException(
+                "Unknown field(s): %s" % ", ".join(unknown))
+        values = {}
+        for name in ("name", "description"):
+            if fields.get(name) is not None:
+                values[name] = _text(fields, name, 255)
+        if fields.get("entry"):
+            values["entry"] = _entry(fields["entry"])
+        for field, option, unit in LIMITS:
+            if fields.get(field) not in (None, ""):
+                values[field] = _limit(self._conf, field, option, unit,
+                                       fields[field])
+        return values
+
+    def update(self, ctx, function_id, fields, package):
+        """Update a function; a new package replaces the stored one.
+
+        Workers that hold the old package, entry or limits are released;
+        the next execution gets fresh ones.
+
+        :raises InputException: anything wrong with the request.
+        """
+        values = self._update_values(fields)
+        function = db_api.function_get(ctx, function_id)
+        code = function.code
+        if fields.get("code") is not None:
+            new_code = _parse_code(fields["code"])
+            if new_code["source"] != code.get("source"):
+                raise exceptions.InputException(
+                    "The function code type can not be changed.")
+            if package is not None and new_code.get("md5sum") and \
+                    new_code["md5sum"] == code.get("md5sum"):
+                raise exceptions.InputException(
+                    "The function code checksum is not changed.")
+            code = dict(code, **{k: v for k, v in new_code.items()
+                                 if k == "md5sum"})
+        new_md5 = None
+        if package is not None:
+            new_md5 = self._storage.store(
+                function.project_id, function.id, package,
+                code.get("md5sum") if fields.get("code") else None)
+            values["code"] = {"source": "package", "md5sum": new_md5}
+        try:
+            updated = db_api.function_update(ctx, function_id, values)
+        except Exception:
+            if new_md5 and new_md5 != function.code["md5sum"]:
+                self._storage.delete(function.project_id, function.id,
+                                     new_md5)
+            raise
+        if new_md5 and new_md5 != function.code["md5sum"]:
             self._storage.delete(function.project_id, function.id,
                                  function.code["md5sum"])
+        if set(values) & {"code", "entry", "cpu", "memory_size"}:
+            self._engine.delete_function(ctx, function.id)
+        return updated
+
+    def _check_version(self, ctx, function_id, version):
+        function = db_api.function_get(ctx, function_id)
+        if version:
+            db_api.version_get(ctx, function_id, version)
+        return function
+
+    def scale_up(self, ctx, function_id, version, count):
+        self._check_version(ctx, function_id, version)
+        self._engine.scaleup_function(ctx, function_id, version, count)
+
+    def scale_down(self, ctx, function_id, version, count):
+        self._check_version(ctx, function_id, version)
+        self._engine.scaledown_function(ctx, function_id, version, count)
+
+    def detach(self, ctx, function_id, version):
+        self._check_version(ctx, function_id, version)
+        self._engine.delete_function(ctx, function_id, version)
+
+    def workers(self, ctx, function_id, version):
+        """:returns: the workers serving the version, as dicts."""
+        self._check_version(ctx, function_id, version)
+        return self._engine.list_workers(ctx, function_id, version)
+
+    def delete(self, ctx, function_id):
+        """Delete the row, then the packages and the workers.
+
+        :raises NotAllowedException: jobs, webhooks or aliases use it.
+        """
+        function, versions = db_api.function_delete(ctx, function_id,
+                                                    check=_refuse_if_used)
+        for version in versions:
+            self._storage.delete(function.project_id, function.id,
+                                 version.code["md5sum"],
+                                 version.version_number)
+            self._engine.delete_function(ctx, function.id,
+                                         version.version_number)
+        self._storage.delete(function.project_id, function.id,
+                             function.code["md5sum"])
         self._engine.delete_function(ctx, function.id)
+
+
+def _refuse_if_used(session, function, version=None):
+    users = db_api.function_usage(session, function.id, version)
+    if users:
+        raise exceptions.NotAllowedException(
+            "The function is still associated with %s." % " and ".join(users))

@@ -11,6 +11,7 @@
 # under the License.
 """Runtimes: rows the API writes, pools the engine builds."""
 
+from qinling import exceptions
 from qinling import states
 from qinling.db import api as db_api
 
@@ -35,8 +36,43 @@ class RuntimeService:
     def get(self, ctx, runtime_id):
         return db_api.runtime_get(ctx, runtime_id)
 
-    def list(self, ctx):
-        return db_api.runtime_list(ctx)
+    def list(self, ctx, list_query):
+        return db_api.runtime_list(ctx, list_query)
+
+    def update(self, ctx, runtime_id, values):
+        """Change name and description; a new image rebuilds the pool.
+
+        The engine rolls back to the previous image if the new one cannot
+        run, and says so in ``status_reason``.
+
+        :raises ConflictException: the runtime is not available.
+        """
+        runtime = db_api.runtime_get(ctx, runtime_id)
+        values = {k: v for k, v in values.items()
+                  if k in ("name", "description", "image")}
+        image = values.pop("image", None)
+        if image and image != runtime.image:
+            if runtime.status != states.AVAILABLE:
+                raise exceptions.ConflictException(
+                    "Runtime %s is not available." % runtime_id)
+            values.update(image=image, status=states.UPGRADING,
+                          status_reason=None)
+            if not db_api.runtime_update_by_engine(
+                    ctx, runtime_id, values,
+                    expected_status=states.AVAILABLE):
+                raise exceptions.ConflictException(
+                    "Runtime %s is not available." % runtime_id)
+            self._engine.update_runtime(ctx, runtime_id, image,
+                                        runtime.image)
+        elif values:
+            db_api.runtime_update_by_engine(ctx, runtime_id, values)
+        return db_api.runtime_get(ctx, runtime_id)
+
+    def get_pool(self, ctx, runtime_id):
+        """:returns: ``{"name": id, "capacity": {"total", "available"}}``."""
+        db_api.runtime_get(ctx, runtime_id)
+        capacity = self._engine.get_runtime_pool(ctx, runtime_id)
+        return {"name": runtime_id, "capacity": capacity}
 
     def delete(self, ctx, runtime_id):
         """Mark the runtime deleting; the engine removes pool and row.

@@ -9,30 +9,34 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""``/v1/functions``: multipart uploads and downloads, so plain pecan."""
+"""``/v1/functions``: multipart uploads and downloads, so plain pecan for
+create, show and update; WSME for the rest."""
 
 import json
 
 from oslo_utils import strutils
 import pecan
 from pecan import rest
-import webob
-from webob import static
+from wsme import types as wtypes
 
 from qinling import exceptions
 from qinling.api import errors
+from qinling.api.controllers.v1 import function_version
+from qinling.api.controllers.v1 import listing
 from qinling.api.controllers.v1 import resources
+from qinling.api.controllers.v1 import responses
 from qinling.api.controllers.v1 import types
 
 # Room for the form fields around the package in a multipart body.
 FORM_OVERHEAD = 64 * 1024
 
 
-def _read_form(req, max_package_size):
-    """Split a create request into (fields, package file or None)."""
-    if (req.content_length or 0) > max_package_size + FORM_OVERHEAD:
+def read_form(req):
+    """Split a create or update request into (fields, package or None)."""
+    max_size = req.conf.storage.max_package_size
+    if (req.content_length or 0) > max_size + FORM_OVERHEAD:
         raise exceptions.RequestEntityTooLarge(
-            "Package is larger than the limit of %d bytes." % max_package_size)
+            "Package is larger than the limit of %d bytes." % max_size)
     if req.content_type == "application/json":
         try:
             body = json.loads(req.body or b"{}")
@@ -57,42 +61,90 @@ def _read_form(req, max_package_size):
     return fields, package
 
 
+class FunctionWorkersController(rest.RestController):
+
+    @errors.wsexpose(resources.FunctionWorkers, types.uuid, int)
+    def get_all(self, function_id, function_version=0):
+        req = pecan.request
+        workers = req.services.functions.workers(req.context, function_id,
+                                                 function_version)
+        return resources.FunctionWorkers(workers=[
+            resources.FunctionWorker(**w) for w in workers])
+
+
 class FunctionsController(rest.RestController):
 
-    @pecan.expose("json")
+    _custom_actions = {
+        "scale_up": ["POST"],
+        "scale_down": ["POST"],
+        "detach": ["POST"],
+    }
+
+    versions = function_version.FunctionVersionsController()
+    workers = FunctionWorkersController()
+
+    @pecan.expose()
     @errors.wrap_pecan
     def post(self, **kwargs):
         req = pecan.request
-        fields, package = _read_form(
-            req, req.conf.storage.max_package_size)
+        fields, package = read_form(req)
         function = req.services.functions.create(req.context, fields, package)
-        pecan.response.status = 201
-        return resources.function_to_dict(function)
+        return responses.json(resources.function_to_dict(function), 201)
 
-    @errors.wsexpose(resources.Functions)
-    def get_all(self):
+    @errors.wsexpose(resources.Functions, wtypes.text, wtypes.text,
+                     wtypes.text, int, wtypes.text, wtypes.text, wtypes.text,
+                     bool, wtypes.text)
+    def get_all(self, name=None, runtime_id=None, description=None,
+                limit=None, marker=None, sort_key=None, sort_dir=None,
+                all_projects=False, project_id=None):
         req = pecan.request
-        return resources.Functions(functions=[
-            resources.Function.from_row(f)
-            for f in req.services.functions.list(req.context)])
+        query = listing.build(
+            {"name": name, "runtime_id": runtime_id,
+             "description": description},
+            limit, marker, sort_key, sort_dir, all_projects, project_id)
+        rows = req.services.functions.list(req.context, query)
+        return resources.Functions(
+            functions=[resources.Function.from_row(f) for f in rows],
+            next=listing.next_link(rows, query))
 
     @pecan.expose()
     @errors.wrap_pecan
     def get_one(self, id):
         req = pecan.request
         if strutils.bool_from_string(req.params.get("download")):
-            function, package = req.services.functions.download(
+            _function, package = req.services.functions.download(
                 req.context, id)
-            return webob.Response(
-                content_type="application/zip",
-                content_disposition='attachment; filename="%s"' % id,
-                app_iter=static.FileIter(package))
+            return responses.zip_file(package, id)
         function = req.services.functions.get(req.context, id)
-        return webob.Response(
-            content_type="application/json", charset="UTF-8",
-            json_body=resources.function_to_dict(function))
+        return responses.json(resources.function_to_dict(function))
+
+    @pecan.expose()
+    @errors.wrap_pecan
+    def put(self, id, **kwargs):
+        req = pecan.request
+        fields, package = read_form(req)
+        function = req.services.functions.update(req.context, id, fields,
+                                                 package)
+        return responses.json(resources.function_to_dict(function))
 
     @errors.wsexpose(None, types.uuid, status_code=204)
     def delete(self, id):
         req = pecan.request
         req.services.functions.delete(req.context, id)
+
+    @errors.wsexpose(None, types.uuid, body=resources.ScaleInfo,
+                     status_code=202)
+    def scale_up(self, id, scale):
+        req = pecan.request
+        req.services.functions.scale_up(req.context, id, 0, scale.count)
+
+    @errors.wsexpose(None, types.uuid, body=resources.ScaleInfo,
+                     status_code=202)
+    def scale_down(self, id, scale):
+        req = pecan.request
+        req.services.functions.scale_down(req.context, id, 0, scale.count)
+
+    @errors.wsexpose(None, types.uuid, status_code=202)
+    def detach(self, id):
+        req = pecan.request
+        req.services.functions.detach(req.context, id, 0)

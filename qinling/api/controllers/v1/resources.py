@@ -15,6 +15,7 @@ import json
 
 import wsme
 from wsme import types as wtypes
+from wsme.rest import json as wsme_json
 
 from qinling.services import executions as execution_service
 
@@ -90,6 +91,16 @@ class Runtimes(wtypes.Base):
     runtimes = [Runtime]
     #: the next page's URL, when more items may follow.
     next = wtypes.text
+
+
+class PoolCapacity(wtypes.Base):
+    total = int
+    available = int
+
+
+class RuntimePool(wtypes.Base):
+    name = wtypes.text
+    capacity = PoolCapacity
 
 
 class Function(Resource):
@@ -194,6 +205,27 @@ class FunctionVersion(Resource):
 class FunctionVersions(wtypes.Base):
     function_versions = [FunctionVersion]
     next = wtypes.text
+
+
+def version_to_dict(row):
+    """A version as show returns it (a plain pecan endpoint)."""
+    return wsme_json.tojson(FunctionVersion, FunctionVersion.from_row(row))
+
+
+class ScaleInfo(wtypes.Base):
+    """The body of scale_up and scale_down."""
+
+    count = wsme.wsattr(wtypes.IntegerType(minimum=1), mandatory=True)
+
+
+class FunctionWorker(wtypes.Base):
+    function_id = wtypes.text
+    function_version = int
+    worker_name = wtypes.text
+
+
+class FunctionWorkers(wtypes.Base):
+    workers = [FunctionWorker]
 
 
 class FunctionAlias(Resource):

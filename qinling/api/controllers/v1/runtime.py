@@ -13,14 +13,18 @@
 
 import pecan
 from pecan import rest
+from wsme import types as wtypes
 
 from qinling import exceptions
 from qinling.api import errors
+from qinling.api.controllers.v1 import listing
 from qinling.api.controllers.v1 import resources
 from qinling.api.controllers.v1 import types
 
 
 class RuntimesController(rest.RestController):
+
+    _custom_actions = {"pool": ["GET"]}
 
     @errors.wsexpose(resources.Runtime, body=resources.Runtime,
                      status_code=201)
@@ -33,18 +37,39 @@ class RuntimesController(rest.RestController):
         return resources.Runtime.from_row(
             req.services.runtimes.create(req.context, values))
 
-    @errors.wsexpose(resources.Runtimes)
-    def get_all(self):
+    @errors.wsexpose(resources.Runtimes, wtypes.text, wtypes.text,
+                     wtypes.text, int, wtypes.text, wtypes.text, wtypes.text)
+    def get_all(self, name=None, image=None, status=None, limit=None,
+                marker=None, sort_key=None, sort_dir=None):
         req = pecan.request
-        return resources.Runtimes(runtimes=[
-            resources.Runtime.from_row(r)
-            for r in req.services.runtimes.list(req.context)])
+        query = listing.build(
+            {"name": name, "image": image, "status": status},
+            limit, marker, sort_key, sort_dir)
+        rows = req.services.runtimes.list(req.context, query)
+        return resources.Runtimes(
+            runtimes=[resources.Runtime.from_row(r) for r in rows],
+            next=listing.next_link(rows, query))
 
     @errors.wsexpose(resources.Runtime, types.uuid)
     def get_one(self, id):
         req = pecan.request
         return resources.Runtime.from_row(
             req.services.runtimes.get(req.context, id))
+
+    @errors.wsexpose(resources.Runtime, types.uuid, body=resources.Runtime)
+    def put(self, id, runtime):
+        req = pecan.request
+        return resources.Runtime.from_row(
+            req.services.runtimes.update(req.context, id,
+                                         runtime.to_values()))
+
+    @errors.wsexpose(resources.RuntimePool, types.uuid)
+    def pool(self, id):
+        req = pecan.request
+        pool = req.services.runtimes.get_pool(req.context, id)
+        return resources.RuntimePool(
+            name=pool["name"],
+            capacity=resources.PoolCapacity(**pool["capacity"]))
 
     @errors.wsexpose(None, types.uuid, status_code=204)
     def delete(self, id):
