@@ -1,0 +1,161 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Upstream's command-line client drives the service unchanged.
+
+``openstack`` (python-openstackclient with python-qinlingclient) runs
+against the all-in-one server with ``--os-auth-type none``.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.functional import api as api_client
+
+OPENSTACK = os.path.join(os.path.dirname(sys.executable), "openstack")
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(OPENSTACK) and not shutil.which("openstack"),
+    reason="python-openstackclient is not installed "
+           "(pip install -r test-requirements.txt)")
+
+
+@pytest.fixture(scope="module")
+def cli(server, tmp_path_factory):
+    home = tmp_path_factory.mktemp("cli-home")
+
+    def run(*args, json_output=True, expect_ok=True):
+        cmd = [OPENSTACK, "--os-auth-type", "none", "--os-endpoint",
+               server.url] + list(args)
+        if json_output:
+            cmd += ["-f", "json"]
+        proc = subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=120, cwd=str(home),
+                              env=dict(os.environ, HOME=str(home)))
+        if expect_ok:
+            assert proc.returncode == 0, (cmd, proc.stdout, proc.stderr)
+        else:
+            assert proc.returncode != 0, (cmd, proc.stdout)
+            return proc.stderr
+        return json.loads(proc.stdout) if json_output else proc.stdout
+    return run
+
+
+@pytest.fixture(scope="module")
+def cli_runtime(cli, api):
+    runtime = cli("runtime", "create", "--name", "cli-python",
+                  "openstackqinling/python3-runtime:0.0.2")
+    assert api.wait_runtime(runtime["id"])["status"] == "available"
+    return runtime
+
+
+def test_runtime_commands(cli, cli_runtime):
+    shown = cli("runtime", "show", cli_runtime["id"])
+    listed = cli("runtime", "list")
+
+    assert shown["name"] == "cli-python"
+    assert shown["status"] == "available"
+    assert cli_runtime["id"] in [r["Id"] for r in listed]
+
+
+def test_function_from_a_file_runs_and_logs(cli, cli_runtime, tmp_path):
+    source = tmp_path / "hello.py"
+    source.write_text("def main(name='World', **kwargs):\n"
+                      "    print('saying hello')\n"
+                      "    return 'Hello, %s' % name\n")
+
+    function = cli("function", "create", "--runtime", cli_runtime["id"],
+                   "--name", "cli-hello", "--entry", "hello.main",
+                   "--file", str(source))
+    execution = cli("function", "execution", "create", "--function",
+                    function["id"], "--input", '{"name": "CLI"}')
+    log = cli("function", "execution", "log", "show", execution["id"],
+              json_output=False)
+
+    assert execution["status"] == "success"
+    assert json.loads(execution["result"])["output"] == "Hello, CLI"
+    assert "saying hello" in log
+    shown = cli("function", "execution", "show", execution["id"])
+    assert shown["id"] == execution["id"]
+    listed = cli("function", "execution", "list")
+    assert execution["id"] in [e["Id"] for e in listed]
+    cli("function", "execution", "delete", "--execution", execution["id"],
+        json_output=False)
+    assert "not found" in cli("function", "execution", "show",
+                              execution["id"], expect_ok=False).lower()
+
+
+def test_function_from_a_package_is_updated_downloaded_and_deleted(
+        cli, cli_runtime, tmp_path):
+    package = tmp_path / "pkg.zip"
+    package.write_bytes(api_client.make_zip(
+        {"main.py": "def main(**kwargs):\n    return 'one'\n"}))
+    function = cli("function", "create", "--runtime", cli_runtime["id"],
+                   "--entry", "main.main", "--package", str(package))
+
+    updated = cli("function", "update", function["id"], "--name", "renamed",
+                  "--timeout", "10")
+    assert updated["name"] == "renamed" and updated["timeout"] == 10
+    package.write_bytes(api_client.make_zip(
+        {"main.py": "def main(**kwargs):\n    return 'two'\n"}))
+    cli("function", "update", function["id"], "--package", str(package))
+    execution = cli("function", "execution", "create", "--function",
+                    function["id"])
+    assert json.loads(execution["result"])["output"] == "two"
+
+    target = tmp_path / "downloaded.zip"
+    cli("function", "download", function["id"], "-o", str(target),
+        json_output=False)
+    assert target.read_bytes() == package.read_bytes()
+    assert function["id"] in [f["Id"] for f in cli("function", "list")]
+    assert cli("function", "show", function["id"])["name"] == "renamed"
+
+    cli("function", "delete", function["id"], json_output=False)
+    assert "not found" in cli("function", "show", function["id"],
+                              expect_ok=False).lower()
+
+
+def test_version_and_alias_commands(cli, cli_runtime, tmp_path):
+    package = tmp_path / "v.zip"
+    package.write_bytes(api_client.make_zip(
+        {"main.py": "def main(**kwargs):\n    return 'v1'\n"}))
+    function = cli("function", "create", "--runtime", cli_runtime["id"],
+                   "--entry", "main.main", "--package", str(package))
+
+    version = cli("function", "version", "create", function["id"],
+                  "--description", "first")
+    assert version["version_number"] == 1
+    shown = cli("function", "version", "show", function["id"], "1")
+    assert shown["description"] == "first"
+    assert [v["Version_number"] for v in
+            cli("function", "version", "list", function["id"])] == [1]
+
+    name = "cli-alias-%s" % function["id"][:8]
+    alias = cli("function", "alias", "create", name, "--function",
+                function["id"], "--function-version", "1")
+    assert alias["function_version"] == 1
+    execution = cli("function", "execution", "create", "--function-alias",
+                    name)
+    assert json.loads(execution["result"])["output"] == "v1"
+    updated = cli("function", "alias", "update", name, "--description", "d")
+    assert updated["description"] == "d"
+    assert name in [a["Name"] for a in cli("function", "alias", "list")]
+    assert cli("function", "alias", "show", name)["name"] == name
+
+    cli("function", "alias", "delete", name, json_output=False)
+    cli("function", "version", "delete", function["id"], "1",
+        json_output=False)
+    assert cli("function", "version", "list", function["id"]) == []
