@@ -15,6 +15,9 @@ import pytest
 
 from tests.functional import api as api_client
 from tests.functional import deployments
+from tests.functional import openstack_fixtures
+from tests.functional.openstack_fixtures import keystone  # noqa: F401
+from tests.functional.openstack_fixtures import swift  # noqa: F401
 
 KINDS = ("all-in-one", "rabbit-mariadb", "rabbit-postgresql")
 
@@ -79,3 +82,4 @@ def pytest_runtest_makereport(item, call):
             if isinstance(started, deployments.Deployment):
                 report.sections.append(
                     ("qinling %s logs" % started.kind, started.logs()))
+        report.sections.extend(openstack_fixtures.log_sections(item))
