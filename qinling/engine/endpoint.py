@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """The engine's RPC endpoint: one method per :class:`qinling.rpc.EngineClient`
-call."""
+call, plus :meth:`EngineEndpoint.expire_idle_workers` for the engine's own
+periodic task."""
 
 from oslo_log import log as logging
 import oslo_messaging as messaging
@@ -20,7 +21,9 @@ from qinling import exceptions
 from qinling import rpc
 from qinling import states
 from qinling.db import api as db_api
+from qinling.engine import load as engine_load
 from qinling.engine import runner
+from qinling.engine import scaling
 
 LOG = logging.getLogger(__name__)
 
@@ -29,9 +32,12 @@ class EngineEndpoint:
 
     target = messaging.Target(version=rpc.API_VERSION)
 
-    def __init__(self, conf, orchestrator, storage):
+    def __init__(self, conf, orchestrator, storage, load=None):
+        self._conf = conf
         self._orchestrator = orchestrator
-        self._runner = runner.ExecutionRunner(conf, orchestrator, storage)
+        self._load = load or engine_load.LoadTracker()
+        self._runner = runner.ExecutionRunner(conf, orchestrator, storage,
+                                              self._load)
 
     def create_runtime(self, ctx, runtime_id):
         admin = qinling_context.admin_context()
@@ -43,8 +49,8 @@ class EngineEndpoint:
 
     def _build_pool(self, admin, runtime):
         try:
-            self._orchestrator.create_pool(runtime.id, runtime.image,
-                                           runtime.trusted)
+            pool = self._orchestrator.create_pool(runtime.id, runtime.image,
+                                                  runtime.trusted)
         except exceptions.OrchestratorException as e:
             LOG.warning("Runtime %s cannot get a pool: %s", runtime.id,
                         e.message)
@@ -52,9 +58,45 @@ class EngineEndpoint:
                 admin, runtime.id,
                 {"status": states.ERROR, "status_reason": e.message})
             return
+        if pool.notice:
+            LOG.warning("Runtime %s: %s", runtime.id, pool.notice)
         db_api.runtime_update_by_engine(
             admin, runtime.id,
-            {"status": states.AVAILABLE, "status_reason": None})
+            {"status": states.AVAILABLE, "status_reason": pool.notice})
+
+    def update_runtime(self, ctx, runtime_id, image, pre_image):
+        """Move a runtime (status ``upgrading``) to a new image.
+
+        On failure the runtime keeps ``pre_image``; either way it ends
+        ``available``, with the reason of a failure in ``status_reason``.
+        """
+        admin = qinling_context.admin_context()
+        try:
+            pool = self._orchestrator.update_pool(runtime_id, image)
+            values = {"status": states.AVAILABLE,
+                      "status_reason": pool.notice}
+        except exceptions.OrchestratorException as e:
+            LOG.warning("Runtime %s cannot move to image %s: %s",
+                        runtime_id, image, e.message)
+            try:
+                self._orchestrator.update_pool(runtime_id, pre_image)
+            except exceptions.OrchestratorException as again:
+                LOG.error("Runtime %s cannot go back to image %s: %s",
+                          runtime_id, pre_image, again.message)
+            values = {"status": states.AVAILABLE, "image": pre_image,
+                      "status_reason": f"The image {image} could not be "
+                                       f"used: {e.message}"}
+        db_api.runtime_update_by_engine(admin, runtime_id, values,
+                                        expected_status=states.UPGRADING)
+
+    def get_runtime_pool(self, ctx, runtime_id):
+        """:returns: ``{"total": N, "available": M}`` (zeros without a
+        pool)."""
+        try:
+            capacity = self._orchestrator.get_pool(runtime_id)
+        except exceptions.OrchestratorException:
+            return {"total": 0, "available": 0}
+        return {"total": capacity.total, "available": capacity.available}
 
     def delete_runtime(self, ctx, runtime_id):
         self._orchestrator.delete_pool(runtime_id)
@@ -66,7 +108,68 @@ class EngineEndpoint:
         self._runner.run(ctx, execution_id)
 
     def delete_function(self, ctx, function_id, function_version=0):
+        """Release every worker of a function version (delete, detach)."""
         self._orchestrator.delete_function(function_id, function_version)
+        self._load.forget((function_id, function_version))
+
+    @messaging.expected_exceptions(exceptions.QinlingException)
+    def scaleup_function(self, ctx, function_id, function_version=0,
+                         count=1):
+        """Give a function version ``count`` more workers.
+
+        :returns: the workers added, as :meth:`list_workers` shows them.
+        :raises NotFoundException: no such function or version.
+        :raises OrchestratorException: no worker could be added.
+        """
+        admin = qinling_context.admin_context()
+        spec = self._runner.load_spec(admin, function_id, function_version)
+        key = (function_id, function_version)
+        with self._load.decision_lock(key):
+            added = self._orchestrator.scaleup_function(spec, count)
+        self._load.touch(key)
+        return [_worker_dict(w) for w in added]
+
+    def scaledown_function(self, ctx, function_id, function_version=0,
+                           count=1):
+        """Release up to ``count`` workers of a function version, always
+        keeping one (upstream's rule).
+
+        :returns: the workers released, as :meth:`list_workers` shows them.
+        """
+        key = (function_id, function_version)
+        with self._load.decision_lock(key):
+            workers = self._orchestrator.list_workers(*key)
+            release = scaling.scale_down_count(len(workers), count)
+            released = (self._orchestrator.scaledown_function(
+                function_id, function_version, release) if release else [])
+        return [_worker_dict(w) for w in released]
+
+    def list_workers(self, ctx, function_id, function_version=0):
+        """The workers of a function version.
+
+        :returns: ``[{"function_id", "function_version", "worker_name"}]``.
+        """
+        return [_worker_dict(w) for w in self._orchestrator.list_workers(
+            function_id, function_version)]
+
+    def expire_idle_workers(self):
+        """Release the workers of function versions idle for
+        ``[engine]function_service_expiration`` seconds.
+
+        :returns: the (function_id, version) keys released.
+        """
+        expiration = self._conf.engine.function_service_expiration
+        released = []
+        for key in self._load.idle(expiration):
+            with self._load.decision_lock(key):
+                if key not in self._load.idle(expiration):
+                    continue  # an execution started meanwhile
+                LOG.info("Releasing the idle workers of function %s "
+                         "version %s", *key)
+                self._orchestrator.delete_function(*key)
+                self._load.forget(key)
+            released.append(key)
+        return released
 
     def recover(self):
         """Rebuild what this engine holds in memory after a start.
@@ -80,3 +183,9 @@ class EngineEndpoint:
                 self.delete_runtime(admin, runtime.id)
             elif runtime.status != states.UPGRADING:
                 self._build_pool(admin, runtime)
+
+
+def _worker_dict(worker):
+    return {"function_id": worker.function_id,
+            "function_version": worker.function_version,
+            "worker_name": worker.name}

@@ -15,6 +15,11 @@ Every path ends the execution: a result from the worker gives ``success``
 or ``failed``; a worker that cannot be had or reached gives ``error`` with
 the reason as the output. The row is only written while it is still
 ``running``, so a late or repeated answer never overwrites a final one.
+
+Before an execution runs, the runner makes the autoscaling decision of its
+function version (:mod:`qinling.engine.scaling`) with the running counts of
+:class:`qinling.engine.load.LoadTracker`, and asks the orchestrator for one
+more worker when the decision says so.
 """
 
 import time
@@ -25,17 +30,23 @@ from qinling import context as qinling_context
 from qinling import exceptions
 from qinling import states
 from qinling.db import api as db_api
+from qinling.engine import scaling
 from qinling.orchestrator import base as orchestrator_base
 
 LOG = logging.getLogger(__name__)
 
 
 class ExecutionRunner:
+    """Runs executions and keeps their functions' workers scaled.
 
-    def __init__(self, conf, orchestrator, storage):
+    :param load: the engine's LoadTracker.
+    """
+
+    def __init__(self, conf, orchestrator, storage, load):
         self._conf = conf
         self._orchestrator = orchestrator
         self._storage = storage
+        self._load = load
 
     def function_spec(self, function, version=None):
         """The worker-side description of a function or one version.
@@ -59,6 +70,37 @@ class ExecutionRunner:
             package_md5=md5,
         )
 
+    def load_spec(self, ctx, function_id, version=0):
+        """The FunctionSpec of a function (version 0) or one of its versions.
+
+        :raises DBEntityNotFoundError: no such function or version.
+        """
+        function = db_api.function_get_by_engine(ctx, function_id)
+        row = None
+        if version:
+            row = db_api.version_get_by_engine(ctx, function.id, version)
+        return self.function_spec(function, row)
+
+    def scale_if_needed(self, spec):
+        """Add a worker to the function version if its load asks for one.
+
+        Called with the execution already counted as running; the decision
+        and the scale-up happen under the key's lock, so concurrent
+        executions see each other's workers.
+
+        :raises OrchestratorException: the worker could not be added.
+        """
+        key = (spec.function_id, spec.function_version)
+        with self._load.decision_lock(key):
+            workers = len(self._orchestrator.list_workers(*key))
+            running = self._load.count(key)
+            if scaling.needs_worker(running, workers,
+                                    self._conf.engine.function_concurrency):
+                LOG.debug("Function %s version %s: %d running on %d "
+                          "worker(s); adding one", key[0], key[1], running,
+                          workers)
+                self._orchestrator.scaleup_function(spec, 1)
+
     def run(self, ctx, execution_id):
         """Run the execution ``execution_id`` if it is still running."""
         admin = qinling_context.admin_context()
@@ -72,8 +114,9 @@ class ExecutionRunner:
         if execution.status != states.RUNNING:
             return
         start = time.monotonic()
+        usage = {}
         try:
-            status, result, logs = self._run(ctx, execution)
+            status, result, logs, usage = self._run(ctx, execution)
         except exceptions.QinlingException as e:
             status, result, logs = states.ERROR, {"output": e.message}, ""
         except Exception:
@@ -82,23 +125,25 @@ class ExecutionRunner:
                 states.ERROR, {"output": "Function execution failed."}, "")
         result.setdefault("duration", round(time.monotonic() - start, 3))
         if not db_api.execution_finish_by_engine(
-                admin, execution_id, status, result, logs):
+                admin, execution_id, status, result, logs,
+                cpu_time=usage.get("cpu_time"),
+                memory_peak=usage.get("memory_peak")):
             LOG.info("Execution %s had already ended", execution_id)
 
     def _run(self, ctx, execution):
-        function = db_api.function_get_by_engine(ctx, execution.function_id)
-        version = None
-        if execution.function_version:
-            version = db_api.version_get_by_engine(
-                ctx, function.id, execution.function_version)
-        spec = self.function_spec(function, version)
+        spec = self.load_spec(ctx, execution.function_id,
+                              execution.function_version)
         request = orchestrator_base.ExecutionRequest(
             execution_id=execution.id,
             input=execution.input,
             request_id=ctx.request_id,
         )
-        worker = self._orchestrator.prepare_execution(spec)
-        result = self._orchestrator.run_execution(worker, spec, request)
+        with self._load.running((spec.function_id, spec.function_version)):
+            self.scale_if_needed(spec)
+            worker = self._orchestrator.prepare_execution(spec)
+            result = self._orchestrator.run_execution(worker, spec, request)
         status = states.SUCCESS if result.success else states.FAILED
+        usage = {"cpu_time": result.cpu_time,
+                 "memory_peak": result.memory_peak}
         return (status, {"output": result.output,
-                         "duration": result.duration}, result.logs)
+                         "duration": result.duration}, result.logs, usage)

@@ -9,7 +9,10 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""The engine service: the orchestrator, the endpoint, the RPC server."""
+"""The engine service: the orchestrator, the endpoint, the RPC server and
+the release of idle workers."""
+
+import threading
 
 from oslo_log import log as logging
 import oslo_messaging as messaging
@@ -32,10 +35,20 @@ class Engine:
         self.endpoint = engine_endpoint.EngineEndpoint(
             conf, self.orchestrator, storage_base.load(conf))
         self._server = None
+        self._stopping = threading.Event()
+        self._expiry = None
 
     def start(self, transport=None):
-        """Recover pools, then serve RPC on ``transport`` if one is given."""
+        """Recover pools, then serve RPC on ``transport`` if one is given.
+
+        Also starts the thread that releases idle workers every
+        ``[engine]function_service_check_interval`` seconds.
+        """
         self.endpoint.recover()
+        self._expiry = threading.Thread(target=self._expire_idle_workers,
+                                        name="idle-worker-expiry",
+                                        daemon=True)
+        self._expiry.start()
         if transport is not None:
             self._server = messaging.get_rpc_server(
                 transport,
@@ -45,8 +58,19 @@ class Engine:
             self._server.start()
             LOG.info("Engine listening on topic %s", self._conf.engine.topic)
 
+    def _expire_idle_workers(self):
+        interval = self._conf.engine.function_service_check_interval
+        while not self._stopping.wait(interval):
+            try:
+                self.endpoint.expire_idle_workers()
+            except Exception:
+                LOG.exception("Releasing idle workers failed")
+
     def stop(self):
+        self._stopping.set()
         if self._server is not None:
             self._server.stop()
             self._server.wait()
+        if self._expiry is not None:
+            self._expiry.join()
         self.orchestrator.stop()

@@ -80,6 +80,21 @@ class ExecutionResult:
     duration: float
     #: captured stdout and stderr of the execution.
     logs: str = ""
+    #: CPU seconds the execution used (user + system), if known.
+    cpu_time: typing.Optional[float] = None
+    #: peak resident memory of the execution in bytes, if known.
+    memory_peak: typing.Optional[int] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolStatus:
+    """How a runtime's new pool runs its workers."""
+
+    #: whether the workers run isolated from the host (a sandbox, a pod).
+    isolated: bool
+    #: what the runtime's users should know (its ``status_reason``), or
+    #: None.
+    notice: typing.Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +118,8 @@ class Orchestrator(abc.ABC):
     """Runs workers for runtimes and functions."""
 
     @abc.abstractmethod
-    def create_pool(self, runtime_id: str, image: str, trusted: bool) -> None:
+    def create_pool(self, runtime_id: str, image: str,
+                    trusted: bool) -> PoolStatus:
         """Create (or re-create, after a restart) the warm pool of a runtime.
 
         Returns once the pool can serve executions.
@@ -111,8 +127,25 @@ class Orchestrator(abc.ABC):
         :param runtime_id: the runtime's id; later calls name the pool by it.
         :param image: the runtime's image; a driver maps it to what it runs.
         :param trusted: False when the runtime's code must be isolated more.
+        :returns: how the pool runs its workers.
         :raises OrchestratorException: the pool cannot be created; the
-            message says why (for example an image the driver cannot run).
+            message says why (for example an image the driver cannot run,
+            or an untrusted runtime on a host that cannot isolate it).
+        """
+
+    @abc.abstractmethod
+    def update_pool(self, runtime_id: str, image: str) -> PoolStatus:
+        """Move a runtime's pool to a new image.
+
+        Workers of the old image finish their running executions and go;
+        the free pool starts again with the new image. Functions get new
+        workers on their next execution.
+
+        :param runtime_id: the runtime's id.
+        :param image: the new image.
+        :returns: how the pool runs its workers now.
+        :raises OrchestratorException: the runtime has no pool, or the new
+            image cannot run (the pool then keeps the old one).
         """
 
     @abc.abstractmethod
@@ -157,6 +190,35 @@ class Orchestrator(abc.ABC):
         :param request: the execution.
         :returns: the worker's answer.
         :raises OrchestratorException: the worker could not be reached.
+        """
+
+    @abc.abstractmethod
+    def scaleup_function(self, function: FunctionSpec,
+                         count: int) -> typing.List[WorkerInfo]:
+        """Give a function version ``count`` more workers.
+
+        Claims free workers of the runtime's pool (or starts new ones),
+        loads the package into them and replenishes the pool. The engine
+        decides when (see ``qinling.engine.scaling``).
+
+        :param function: the function version to serve.
+        :param count: how many workers to add, at least 1.
+        :returns: the workers added; fewer than ``count`` if some failed.
+        :raises WorkerUnavailable: no worker could be added.
+        """
+
+    @abc.abstractmethod
+    def scaledown_function(self, function_id: str, version: int,
+                           count: int) -> typing.List[WorkerInfo]:
+        """Release ``count`` workers of a function version.
+
+        Idle workers go first; busy ones finish their running executions.
+        The engine decides how many may go (it always keeps one).
+
+        :param function_id: the function's id.
+        :param version: the version number, 0 for the function itself.
+        :param count: how many workers to release.
+        :returns: the workers released, possibly fewer than ``count``.
         """
 
     @abc.abstractmethod

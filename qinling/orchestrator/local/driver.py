@@ -9,58 +9,50 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""The local orchestrator: warm pools of runtime servers on this host.
+"""The local orchestrator: warm pools of sandboxed runtime servers.
 
 Pool decisions are pure functions in :mod:`.pool`; this module applies them
-under one lock and does the side effects (start, stop, unzip) outside it.
+under one lock, and :mod:`.launcher` does the side effects (start, unzip,
+limit, stop) outside it. The engine decides when a function gets more or
+fewer workers; this driver decides which ones.
 """
 
-import dataclasses
-import itertools
-import os
-import secrets
-import threading
+import time
 
 from oslo_log import log as logging
 
 from qinling import exceptions
 from qinling.orchestrator import base
-from qinling.orchestrator.local import images
+from qinling.orchestrator.local import background
+from qinling.orchestrator.local import launcher as local_launcher
 from qinling.orchestrator.local import package
 from qinling.orchestrator.local import pool
-from qinling.orchestrator.local import process
-from qinling.orchestrator.local import sandbox
+from qinling.orchestrator.local import state
 
 LOG = logging.getLogger(__name__)
 
 #: Seconds to wait for a worker that failed a request to be seen as dead.
 DEATH_GRACE = 1.0
-
-
-@dataclasses.dataclass(frozen=True)
-class _Runtime:
-    image: str
-    kind: str
-    server_path: str
-    trusted: bool
+DIED_MESSAGE = "The worker running the execution died unexpectedly."
+STOPPED_MESSAGE = ("The worker running the execution was stopped before the "
+                   "execution finished.")
 
 
 class LocalOrchestrator(base.Orchestrator):
-    """Runs each runtime's workers as local processes.
+    """Runs each runtime's workers as local, sandboxed processes.
 
     :param conf: the service's oslo.config ConfigOpts (``[local]`` and
         ``[DEFAULT]state_path`` are read).
+    :raises OrchestratorException: ``[local]`` names a worker user that
+        does not exist.
     """
 
     def __init__(self, conf):
         self._conf = conf
-        self._lock = threading.Lock()
-        self._runtimes = {}   # runtime_id -> _Runtime
-        self._workers = {}    # name -> pool.Worker
-        self._procs = {}      # name -> process.WorkerProcess
-        self._seq = itertools.count()
-        self._threads = set()
-        self._stopped = False
+        #: every record, and the state changes on them (under its lock).
+        self._t = state.WorkerTable(conf)
+        self._tasks = background.Tasks()
+        self._launcher = local_launcher.Launcher(conf)
 
     # --- the contract -----------------------------------------------------
 
@@ -74,38 +66,76 @@ class LocalOrchestrator(base.Orchestrator):
         :param runtime_id: the runtime's id.
         :param image: the runtime's image; its name without the tag must be
             a key of [local]runtime_images.
-        :param trusted: kept for the sandbox; not used yet.
-        :raises OrchestratorException: the image is not supported, or a
-            worker did not start (no worker is left running then).
+        :param trusted: False to refuse the runtime unless its workers can
+            be sandboxed (or the operator turned the sandbox off).
+        :returns: PoolStatus; its notice says when workers run unsandboxed.
+        :raises OrchestratorException: the image is not supported, its
+            interpreter is missing, it needs a sandbox this host cannot
+            give, or a worker did not start (none is left running then).
         """
-        kind = images.runtime_kind(image, self._conf.local.runtime_images)
-        runtime = _Runtime(image, kind, images.server_path(image, kind),
-                           trusted)
-        with self._lock:
-            self._check_running_locked()
-            if runtime_id in self._runtimes:
-                return
-            self._runtimes[runtime_id] = runtime
-            names = self._new_workers_locked(
+        runtime, notice = self._launcher.runtime(image, trusted)
+        status = base.PoolStatus(isolated=self._launcher.sandbox.enabled,
+                                 notice=notice)
+        with self._t.lock:
+            self._t.check_running()
+            if runtime_id in self._t.runtimes:
+                return status
+            self._t.runtimes[runtime_id] = runtime
+            names = self._t.new_workers(
                 runtime_id, self._conf.local.pool_size, "spawn")
         errors = [e for e in self._start_workers(names) if e]
         if errors:
             self.delete_pool(runtime_id)
             raise errors[0]
         LOG.info("Pool of runtime %s ready with %d workers (%s)",
-                 runtime_id, len(names), kind)
+                 runtime_id, len(names), runtime.kind)
+        return status
+
+    def update_pool(self, runtime_id, image):
+        """Move a runtime's pool to a new image.
+
+        Free workers stop now, busy ones after their running executions;
+        [local]pool_size new free workers start with the new image, and
+        this returns once they answer.
+
+        :param runtime_id: the runtime's id.
+        :param image: the new image, as for :meth:`create_pool`.
+        :returns: PoolStatus of the new image.
+        :raises OrchestratorException: the runtime has no pool, or the new
+            image cannot run here (nothing changes then), or its workers
+            did not start.
+        """
+        with self._t.lock:
+            self._t.check_pool(runtime_id,
+                               exceptions.OrchestratorException)
+            trusted = self._t.runtimes[runtime_id].trusted
+        runtime, notice = self._launcher.runtime(image, trusted)
+        with self._t.lock:
+            self._t.check_pool(runtime_id,
+                               exceptions.OrchestratorException)
+            self._t.runtimes[runtime_id] = runtime
+            old = [w.name for w in self._t.runtime_workers(runtime_id)]
+            procs = self._t.release(old)
+            names = self._t.refill(runtime_id)
+        background.stop_all(procs)
+        errors = [e for e in self._start_workers(names) if e]
+        if errors:
+            raise errors[0]
+        LOG.info("Pool of runtime %s moved to image %s", runtime_id, image)
+        return base.PoolStatus(isolated=self._launcher.sandbox.enabled,
+                               notice=notice)
 
     def delete_pool(self, runtime_id):
         """Stop every worker of a runtime, busy or not, and forget the pool.
 
         :param runtime_id: the runtime's id; unknown runtimes are ignored.
         """
-        with self._lock:
-            self._runtimes.pop(runtime_id, None)
-            names = [w.name for w in self._workers.values()
+        with self._t.lock:
+            self._t.runtimes.pop(runtime_id, None)
+            names = [w.name for w in self._t.workers.values()
                      if w.runtime_id == runtime_id]
-            procs = self._release_locked(names, drain=False)
-        self._stop(procs)
+            procs = self._t.release(names, drain=False)
+        background.stop_all(procs)
 
     def get_pool(self, runtime_id):
         """Count a runtime's workers; dead ones are replaced on the way.
@@ -115,74 +145,135 @@ class LocalOrchestrator(base.Orchestrator):
             available = free workers.
         :raises OrchestratorException: the runtime has no pool.
         """
-        with self._lock:
-            self._check_pool_locked(runtime_id,
-                                    exceptions.OrchestratorException)
-            dead, refill = self._heal_locked(runtime_id)
-            workers = self._runtime_workers_locked(runtime_id)
+        with self._t.lock:
+            self._t.check_pool(runtime_id,
+                               exceptions.OrchestratorException)
+            dead, refill = self._t.heal(runtime_id)
+            workers = self._t.runtime_workers(runtime_id)
             total, available = pool.capacity(workers)
-        self._in_background(self._stop, dead)
-        self._in_background(self._start_workers, refill)
+        self._tasks.run(background.stop_all, dead)
+        self._tasks.run(self._start_workers, refill)
         return base.PoolCapacity(total=total, available=available)
 
     def prepare_execution(self, function):
         """Return a worker ready to run the function version.
 
         Reuses the least busy worker serving the same function, version and
-        package md5; otherwise claims the oldest free worker (or starts one
-        when none is free) and unzips the package into it. Workers holding
-        an older package of the function version are released, and the
-        free pool is refilled in the background.
+        package md5, or waits for one that is being loaded; otherwise
+        claims the oldest free worker (or starts one when none is free)
+        and loads the package into it. Workers holding an older package of
+        the function version are released, and the free pool is refilled
+        in the background.
 
         :param function: the function version to serve.
         :returns: the WorkerInfo to pass to :meth:`run_execution`.
         :raises WorkerUnavailable: the runtime has no pool, the package
             cannot be loaded, or no worker could be started.
         """
-        fid, version = function.function_id, function.function_version
-        _check_function_id(fid)
-        with self._lock:
-            self._check_pool_locked(function.runtime_id,
-                                    exceptions.WorkerUnavailable)
-            dead, _ = self._heal_locked(function.runtime_id, refill=False)
-            decision = pool.choose(
-                self._runtime_workers_locked(function.runtime_id),
-                fid, version, function.package_md5)
-            stale = self._release_locked(decision.release)
-            name = self._take_locked(function, decision)
-            refill = self._refill_locked(function.runtime_id)
-        self._in_background(self._stop, dead + stale)
-        self._in_background(self._start_workers, refill)
+        _check_function_id(function.function_id)
+        with self._t.lock:
+            dead, decision = self._t.decide(function)
+            stale = self._t.release(decision.release)
+            name = decision.reuse or self._t.assign(
+                function, decision.claim)
+            refill = self._t.refill(function.runtime_id)
+        self._tasks.run(background.stop_all, dead + stale)
+        self._tasks.run(self._start_workers, refill)
         if not decision.reuse:
             self._load(name, function, spawn=decision.spawn)
-        return base.WorkerInfo(name=name, function_id=fid,
-                               function_version=version)
+        return _info(name, function)
+
+    def scaleup_function(self, function, count):
+        """Give a function version ``count`` more workers.
+
+        Claims the oldest free workers (starting new ones when too few are
+        free), loads the package into all of them in parallel and refills
+        the free pool in the background.
+
+        :param function: the function version to serve.
+        :param count: how many workers to add, at least 1.
+        :returns: WorkerInfo of the workers added.
+        :raises WorkerUnavailable: the runtime has no pool, or not one
+            worker could be added.
+        """
+        _check_function_id(function.function_id)
+        with self._t.lock:
+            self._t.check_pool(function.runtime_id,
+                               exceptions.WorkerUnavailable)
+            dead, _ = self._t.heal(function.runtime_id, refill=False)
+            claim, spawn = pool.scale_up_plan(
+                self._t.runtime_workers(function.runtime_id), count)
+            names = [(self._t.assign(function, n), False)
+                     for n in claim]
+            names += [(self._t.assign(function, None), True)
+                      for _ in range(spawn)]
+            refill = self._t.refill(function.runtime_id)
+        self._tasks.run(background.stop_all, dead)
+        self._tasks.run(self._start_workers, refill)
+        errors = background.in_parallel(
+            lambda item: self._load(item[0], function, spawn=item[1]),
+            names)
+        added = [_info(n, function)
+                 for (n, _), e in zip(names, errors, strict=True) if not e]
+        if not added:
+            raise next(e for e in errors if e)
+        LOG.info("Function %s version %s got %d more worker(s)",
+                 function.function_id, function.function_version, len(added))
+        return added
+
+    def scaledown_function(self, function_id, version, count):
+        """Release ``count`` workers of a function version.
+
+        Idle workers go first, the newest first; busy ones finish their
+        running executions and take no new ones.
+
+        :param function_id: the function's id.
+        :param version: the version number, 0 for the function itself.
+        :param count: how many workers to release.
+        :returns: WorkerInfo of the workers released.
+        """
+        with self._t.lock:
+            names = pool.scale_down_choice(self._t.workers.values(),
+                                           function_id, version, count)
+            procs = self._t.release(names)
+        background.stop_all(procs)
+        return [base.WorkerInfo(name=n, function_id=function_id,
+                                function_version=version) for n in names]
 
     def run_execution(self, worker, function, request):
         """Run one execution on a worker and wait for its result.
 
         :param worker: a worker from :meth:`prepare_execution`.
-        :param function: the function version the worker serves.
+        :param function: the function version the worker serves; its
+            limits are applied to the worker's execution cgroups first.
         :param request: the execution.
         :returns: the ExecutionResult; a failure of the function itself
-            (exception, timeout, limit) has ``success=False``.
+            (exception, timeout, limit) or a worker that died under it has
+            ``success=False``.
         :raises OrchestratorException: the worker is no longer available,
-            was stopped or died during the execution, or did not answer.
+            was stopped during the execution, did not answer, or cannot
+            be given the function's limits.
         """
-        with self._lock:
-            record = self._workers.get(worker.name)
-            proc = self._procs.get(worker.name)
+        with self._t.lock:
+            record = self._t.workers.get(worker.name)
+            proc = self._t.procs.get(worker.name)
             if (record is None or proc is None
                     or record.state not in (pool.ASSIGNED, pool.DRAINING)):
                 raise exceptions.OrchestratorException(
                     f"Worker {worker.name} is no longer available.")
             record.in_flight += 1
+        start = time.monotonic()
         try:
-            answer = proc.client.execute(_request_body(function, request),
-                                         function.timeout)
-        except exceptions.OrchestratorException:
-            self._explain_failure(worker.name, proc)
-            raise
+            self._launcher.limit(proc, function)
+            try:
+                answer = proc.client.execute(
+                    _request_body(function, request), function.timeout)
+            except exceptions.OrchestratorException:
+                if not self._died(worker.name, proc):
+                    raise
+                return base.ExecutionResult(
+                    success=False, output=DIED_MESSAGE,
+                    duration=round(time.monotonic() - start, 3))
         finally:
             self._execution_done(record)
         return _result(answer)
@@ -196,25 +287,26 @@ class LocalOrchestrator(base.Orchestrator):
         :param function_id: the function's id.
         :param version: the version number, 0 for the function itself.
         """
-        with self._lock:
-            names = [w.name for w in self._workers.values()
+        with self._t.lock:
+            names = [w.name for w in self._t.workers.values()
                      if pool.serves(w, function_id, version)]
-            procs = self._release_locked(names)
-        self._stop(procs)
+            procs = self._t.release(names)
+        background.stop_all(procs)
 
     def list_workers(self, function_id, version=0):
-        """List the workers loading or serving a function version.
+        """List the live workers loading or serving a function version.
 
         :param function_id: the function's id.
         :param version: the version number, 0 for the function itself.
         :returns: WorkerInfo of each, oldest first; possibly none.
         """
-        with self._lock:
+        with self._t.lock:
             return [base.WorkerInfo(name=w.name, function_id=function_id,
                                     function_version=version)
-                    for w in sorted(self._workers.values(),
+                    for w in sorted(self._t.workers.values(),
                                     key=lambda w: w.seq)
-                    if pool.serves(w, function_id, version)]
+                    if pool.serves(w, function_id, version)
+                    and self._t.alive(w.name)]
 
     def stop(self):
         """Stop every worker and wait for background starts and stops.
@@ -222,152 +314,45 @@ class LocalOrchestrator(base.Orchestrator):
         The driver refuses new work afterwards. Used at shutdown and by
         tests.
         """
-        with self._lock:
-            self._stopped = True
-            self._runtimes.clear()
-            procs = self._release_locked(list(self._workers), drain=False)
-        self._stop(procs)
-        while True:
-            with self._lock:
-                threads = [t for t in self._threads
-                           if t is not threading.current_thread()]
-            if not threads:
-                break
-            for thread in threads:
-                thread.join()
-
-    # --- state changes (callers hold the lock) ---------------------------
-
-    def _check_running_locked(self):
-        if self._stopped:
-            raise exceptions.OrchestratorException(
-                "The local orchestrator is stopped.")
-
-    def _check_pool_locked(self, runtime_id, error):
-        self._check_running_locked()
-        if runtime_id not in self._runtimes:
-            raise error(f"Runtime {runtime_id} has no worker pool.")
-
-    def _runtime_workers_locked(self, runtime_id):
-        return [w for w in self._workers.values()
-                if w.runtime_id == runtime_id]
-
-    def _new_workers_locked(self, runtime_id, count, event):
-        names = []
-        for _ in range(count):
-            name = f"{runtime_id[:8]}-{secrets.token_hex(4)}"
-            record = pool.Worker(name=name, runtime_id=runtime_id,
-                                 seq=next(self._seq))
-            pool.advance(record, event)
-            self._workers[name] = record
-            names.append(name)
-        return names
-
-    def _take_locked(self, function, decision):
-        """Apply a reuse/claim/spawn decision; returns the worker's name."""
-        if decision.reuse:
-            return decision.reuse
-        if decision.claim:
-            record = self._workers[decision.claim]
-            pool.advance(record, "claim")
-        else:
-            name, = self._new_workers_locked(function.runtime_id, 1,
-                                             "spawn_claimed")
-            record = self._workers[name]
-        record.function_id = function.function_id
-        record.function_version = function.function_version
-        record.package_md5 = function.package_md5
-        return record.name
-
-    def _refill_locked(self, runtime_id):
-        count = pool.refill_count(self._conf.local.pool_size,
-                                  self._runtime_workers_locked(runtime_id))
-        return self._new_workers_locked(runtime_id, count, "spawn")
-
-    def _heal_locked(self, runtime_id, refill=True):
-        """Forget dead workers; returns (their processes, workers to start)."""
-        dead = [w.name for w in self._runtime_workers_locked(runtime_id)
-                if w.name in self._procs
-                and not self._procs[w.name].is_alive()]
-        procs = []
-        for name in dead:
-            LOG.warning("Worker %s of runtime %s died", name, runtime_id)
-            procs += self._forget_locked(name, "died")
-        return procs, self._refill_locked(runtime_id) if refill else []
-
-    def _release_locked(self, names, drain=True):
-        """Release workers; returns the processes to stop now."""
-        procs = []
-        for name in names:
-            record = self._workers.get(name)
-            if record is None or record.state == pool.STOPPING:
-                continue
-            event = pool.release_event(record) if drain else "release"
-            procs += self._forget_locked(name, event)
-        return procs
-
-    def _forget_locked(self, name, event):
-        record = self._workers[name]
-        pool.advance(record, event)
-        if record.state != pool.STOPPING:
-            return []
-        del self._workers[name]
-        proc = self._procs.pop(name, None)
-        return [proc] if proc else []
+        with self._t.lock:
+            self._t.stopped = True
+            self._t.runtimes.clear()
+            procs = self._t.release(list(self._t.workers), drain=False)
+        background.stop_all(procs)
+        self._tasks.wait()
+        self._launcher.stop()
 
     # --- side effects (no lock held) --------------------------------------
 
     def _start_workers(self, names):
         """Start workers in parallel; returns one error (or None) each."""
-        errors = [None] * len(names)
-
-        def start(index, name):
-            try:
-                self._start_worker(name)
-            except exceptions.OrchestratorException as e:
-                LOG.warning("Worker %s not started: %s", name, e)
-                errors[index] = e
-            except Exception as e:
-                LOG.exception("Cannot start worker %s", name)
-                errors[index] = exceptions.OrchestratorException(
-                    f"Worker {name} cannot be started: {e}")
-
-        threads = [threading.Thread(target=start, args=(i, n), daemon=True)
-                   for i, n in enumerate(names)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return errors
+        return background.in_parallel(self._start_worker, names)
 
     def _start_worker(self, name):
         """Start the process of a STARTING or LOADING worker record."""
-        with self._lock:
-            record = self._workers.get(name)
-            runtime = self._runtimes.get(record.runtime_id) if record else None
+        with self._t.lock:
+            record = self._t.workers.get(name)
+            runtime = (self._t.runtimes.get(record.runtime_id)
+                       if record else None)
         if runtime is None:
             raise exceptions.OrchestratorException(
                 f"Worker {name} was released while starting.")
-        worker_dir = os.path.join(self._conf.local.work_dir, name)
-        command = sandbox.worker_command(runtime.kind, worker_dir,
-                                         runtime.server_path)
         try:
-            proc = process.start(name, process.paths(worker_dir), command,
-                                 self._conf.local.worker_start_timeout)
+            proc = self._launcher.start(name, runtime)
         except BaseException:
-            with self._lock:
-                if self._workers.get(name) is record:
-                    self._forget_locked(name, "fail")
+            with self._t.lock:
+                if self._t.workers.get(name) is record:
+                    self._t.forget(name, "fail")
             raise
-        with self._lock:
-            keep = (not self._stopped and self._workers.get(name) is record
+        with self._t.lock:
+            keep = (not self._t.stopped and self._t.workers.get(name) is record
                     and record.state in (pool.STARTING, pool.LOADING))
             if keep:
-                self._procs[name] = proc
+                self._t.procs[name] = proc
                 if record.state == pool.STARTING:
                     pool.advance(record, "ready")
         if not keep:
-            process.stop(proc)
+            background.stop_all([proc])
             raise exceptions.OrchestratorException(
                 f"Worker {name} was released while starting.")
 
@@ -379,21 +364,20 @@ class LocalOrchestrator(base.Orchestrator):
         try:
             if spawn:
                 self._start_worker(name)
-            if function.package_path:
-                with self._lock:
-                    proc = self._procs[name]
-                package.unzip(function.package_path, os.path.join(
-                    proc.paths.packages, function.function_id))
+            with self._t.lock:
+                proc = self._t.procs[name]
+            self._launcher.load(proc, function)
         except (package.BadPackage, OSError, KeyError,
                 exceptions.OrchestratorException) as e:
             if self._discard(name):
                 raise exceptions.WorkerUnavailable(
                     _load_error(function, e)) from e
         else:
-            with self._lock:
-                record = self._workers.get(name)
+            with self._t.lock:
+                record = self._t.workers.get(name)
                 if record is not None and record.state == pool.LOADING:
                     pool.advance(record, "loaded")
+                    self._t.changed.notify_all()
                     return
         raise exceptions.WorkerUnavailable(
             f"The worker of function {function.function_id} was released "
@@ -401,71 +385,47 @@ class LocalOrchestrator(base.Orchestrator):
 
     def _discard(self, name):
         """Discard a LOADING worker; returns False if it was released."""
-        with self._lock:
-            record = self._workers.get(name)
+        with self._t.lock:
+            record = self._t.workers.get(name)
             if record is None or record.state != pool.LOADING:
                 return False
-            procs = self._forget_locked(name, "fail")
-        self._stop(procs)
+            procs = self._t.forget(name, "fail")
+        background.stop_all(procs)
         return True
 
-    def _explain_failure(self, name, proc):
-        """Turn a failed request into the user's reason, if there is one.
+    def _died(self, name, proc):
+        """Whether a failed request means the worker died (it is then
+        forgotten and will be replaced).
 
-        :raises OrchestratorException: the worker was stopped or died.
+        :raises OrchestratorException: the worker was stopped (released).
         """
-        with self._lock:
-            record = self._workers.get(name)
+        with self._t.lock:
+            record = self._t.workers.get(name)
             released = record is None or record.state == pool.STOPPING
         if released:
-            raise exceptions.OrchestratorException(
-                "The worker running the execution was stopped before the "
-                "execution finished.")
-        if proc.wait_dead(DEATH_GRACE):
-            LOG.warning("Worker %s died during an execution", name)
-            with self._lock:
-                procs = (self._forget_locked(name, "died")
-                         if self._workers.get(name) is record else [])
-            self._stop(procs)
-            raise exceptions.OrchestratorException(
-                "The worker running the execution died unexpectedly.")
+            raise exceptions.OrchestratorException(STOPPED_MESSAGE)
+        if not proc.wait_dead(DEATH_GRACE):
+            return False
+        LOG.warning("Worker %s died during an execution", name)
+        with self._t.lock:
+            procs = (self._t.forget(name, "died")
+                     if self._t.workers.get(name) is record else [])
+        background.stop_all(procs)
+        return True
 
     def _execution_done(self, record):
-        with self._lock:
+        with self._t.lock:
             record.in_flight -= 1
             procs = []
             if (record.state == pool.DRAINING and record.in_flight == 0
-                    and self._workers.get(record.name) is record):
-                procs = self._forget_locked(record.name, "idle")
-        self._stop(procs)
+                    and self._t.workers.get(record.name) is record):
+                procs = self._t.forget(record.name, "idle")
+        background.stop_all(procs)
 
-    def _stop(self, procs):
-        """Stop worker processes, in parallel."""
-        threads = [threading.Thread(target=process.stop, args=(p,),
-                                    daemon=True) for p in procs]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
 
-    def _in_background(self, target, items):
-        """Run ``target(items)`` in a thread that stop() waits for."""
-        if not items:
-            return
-
-        def run():
-            try:
-                target(items)
-            except Exception:
-                LOG.exception("Background pool work failed")
-            finally:
-                with self._lock:
-                    self._threads.discard(thread)
-
-        thread = threading.Thread(target=run, daemon=True)
-        with self._lock:
-            self._threads.add(thread)
-        thread.start()
+def _info(name, function):
+    return base.WorkerInfo(name=name, function_id=function.function_id,
+                           function_version=function.function_version)
 
 
 def _check_function_id(function_id):
@@ -500,14 +460,20 @@ def _request_body(function, request):
     }
 
 
-def _result(answer):
+def _number(value, kind):
     try:
-        duration = float(answer.get("duration") or 0)
+        number = kind(value)
     except (TypeError, ValueError):
-        duration = 0.0
+        return None
+    return number if number >= 0 else None
+
+
+def _result(answer):
     logs = answer.get("logs") or ""
     return base.ExecutionResult(
         success=answer.get("success") is True,
         output=answer.get("output"),
-        duration=duration,
-        logs=logs if isinstance(logs, str) else str(logs))
+        duration=_number(answer.get("duration") or 0, float) or 0.0,
+        logs=logs if isinstance(logs, str) else str(logs),
+        cpu_time=_number(answer.get("cpu_time"), float),
+        memory_peak=_number(answer.get("memory_peak"), int))

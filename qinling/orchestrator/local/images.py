@@ -9,9 +9,11 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Which bundled runtime server runs a runtime's image."""
+"""Which bundled runtime server runs a runtime's image, and with what."""
 
 import os
+import shutil
+import sys
 
 from qinling import exceptions
 
@@ -20,9 +22,17 @@ RUNTIMES_DIR = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__)))), "runtimes")
 
-#: runtime kind -> its server, relative to RUNTIMES_DIR.
+#: runtime kind -> its server's files, relative to RUNTIMES_DIR; the
+#: server script first.
 SERVERS = {
-    "python3": os.path.join("python3", "server.py"),
+    "python3": (os.path.join("python3", "server.py"),
+                os.path.join("python3", "runtime_child.py"),
+                os.path.join("python3", "runtime_execution.py"),
+                os.path.join("python3", "runtime_limits.py")),
+    "nodejs": (os.path.join("nodejs", "server.js"),
+               os.path.join("nodejs", "runner.js"),
+               os.path.join("nodejs", "runners.js"),
+               os.path.join("nodejs", "slots.js")),
 }
 
 
@@ -54,17 +64,36 @@ def runtime_kind(image, runtime_images):
     return kind
 
 
-def server_path(image, kind):
-    """Return the path of the runtime server of ``kind``.
+def server_files(image, kind):
+    """Return the paths of the runtime server of ``kind``, script first.
 
     :param image: the runtime's image, for the error message.
     :param kind: a runtime kind from :func:`runtime_kind`.
     :raises OrchestratorException: no such runtime server is bundled.
     """
-    relative = SERVERS.get(kind)
-    path = os.path.join(RUNTIMES_DIR, relative) if relative else None
-    if not path or not os.path.isfile(path):
+    files = [os.path.join(RUNTIMES_DIR, f) for f in SERVERS.get(kind, ())]
+    if not files or not all(os.path.isfile(f) for f in files):
         raise exceptions.OrchestratorException(
             f'Image "{image}" is not supported by the local orchestrator: its '
             f'runtime "{kind}" is not installed.')
-    return path
+    return tuple(files)
+
+
+def interpreter(kind, local_conf):
+    """Return the absolute path of the interpreter that runs ``kind``.
+
+    :param local_conf: the ``[local]`` options.
+    :raises OrchestratorException: the interpreter cannot be found.
+    """
+    if kind == "python3":
+        configured = local_conf.python_interpreter
+        default = getattr(sys, "_base_executable", None) or sys.executable
+    else:
+        configured, default = local_conf.nodejs_interpreter, "node"
+    name = configured or default
+    found = name if os.path.isabs(name) else shutil.which(name)
+    if not found or not os.access(found, os.X_OK):
+        raise exceptions.OrchestratorException(
+            f'The "{kind}" runtime needs {name}, which is not installed on '
+            "the engine's host.")
+    return os.path.realpath(found)

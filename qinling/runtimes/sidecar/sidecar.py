@@ -1,0 +1,177 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The package sidecar of a runtime pod (upstream Qinling's protocol).
+
+Standard library only, nothing from ``qinling``. It shares the packages
+volume with the runtime container and downloads function packages into it:
+
+* ``POST /download`` with ``{download_url, function_id, token?, unzip?}``
+  fetches the zip (``X-Auth-Token`` when a token is given) and unzips it
+  into ``<packages>/<function_id>/``, once; it answers ``downloaded``, or
+  500 ``Failed to download function package from <url>, error: ...``.
+* ``GET /ping`` answers ``pong``.
+
+Usage: ``python3 sidecar.py [--host 127.0.0.1] [--port 9091]
+[--packages /var/qinling/packages]``.
+"""
+
+import argparse
+import http.server
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import urllib.request
+import zipfile
+
+DOWNLOAD_TIMEOUT = 30
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class DownloadError(Exception):
+    """The package cannot be had; the message is for the caller."""
+
+
+def _safe_extract(zip_path, dest):
+    root = os.path.realpath(dest)
+    with zipfile.ZipFile(zip_path) as archive:
+        for member in archive.infolist():
+            target = os.path.realpath(os.path.join(root, member.filename))
+            if os.path.commonpath([root, target]) != root:
+                raise ValueError(f"package member {member.filename!r} "
+                                 "escapes the package directory")
+        archive.extractall(root)
+
+
+class Packages:
+    """The shared packages directory; one download at a time."""
+
+    def __init__(self, root):
+        self.root = os.path.abspath(root)
+        self._lock = threading.Lock()
+
+    def download(self, params):
+        """Fetch and unzip one package unless it is already there.
+
+        :raises DownloadError: the request or the download failed.
+        """
+        url, function_id = params.get("download_url"), params.get(
+            "function_id")
+        if (not isinstance(function_id, str) or not function_id
+                or function_id in (".", "..") or "/" in function_id):
+            raise DownloadError("Invalid function_id.")
+        if not isinstance(url, str) or not url.startswith(("http://",
+                                                             "https://")):
+            raise DownloadError("Invalid download_url.")
+        func_dir = os.path.join(self.root, function_id)
+        with self._lock:
+            if os.path.isdir(func_dir):
+                return
+            os.makedirs(self.root, exist_ok=True)
+            tmp_dir = tempfile.mkdtemp(prefix=".download-", dir=self.root)
+            try:
+                self._fetch(url, params.get("token"), tmp_dir,
+                            params.get("unzip", True))
+                os.rename(os.path.join(tmp_dir, "code"), func_dir)
+            except (OSError, ValueError, zipfile.BadZipFile) as e:
+                raise DownloadError(f"Failed to download function package "
+                                    f"from {url}, error: {e}")
+            finally:
+                shutil.rmtree(tmp_dir, ignore_errors=True)
+
+    @staticmethod
+    def _fetch(url, token, tmp_dir, unzip):
+        zip_path = os.path.join(tmp_dir, "package.zip")
+        request = urllib.request.Request(url)
+        if token:
+            request.add_header("X-Auth-Token", token)
+        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) \
+                as resp, open(zip_path, "wb") as out:
+            shutil.copyfileobj(resp, out)
+        code_dir = os.path.join(tmp_dir, "code")
+        os.mkdir(code_dir)
+        if unzip:
+            _safe_extract(zip_path, code_dir)
+        else:
+            os.rename(zip_path, os.path.join(code_dir, "package.zip"))
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "QinlingSidecar/1.0"
+
+    def log_message(self, format, *args):
+        pass
+
+    def _send(self, code, text):
+        data = text.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/ping":
+            self._send(200, "pong")
+        else:
+            self._send(404, "Not found.")
+
+    def do_POST(self):
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY_BYTES:
+            self.close_connection = True
+            self._send(400, "Invalid Content-Length.")
+            return
+        body = self.rfile.read(length)
+        if self.path != "/download":
+            self._send(404, "Not found.")
+            return
+        try:
+            params = json.loads(body)
+            if not isinstance(params, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            self._send(400, "The request body must be a JSON object.")
+            return
+        try:
+            self.server.packages.download(params)
+        except DownloadError as e:
+            self._send(500, str(e))
+            return
+        self._send(200, "downloaded")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Qinling package sidecar.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9091)
+    parser.add_argument("--packages", default="/var/qinling/packages")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    server = http.server.ThreadingHTTPServer((args.host, args.port), Handler)
+    server.daemon_threads = True
+    server.packages = Packages(args.packages)
+    try:
+        server.serve_forever(poll_interval=0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
