@@ -22,6 +22,7 @@ every execution.
 
 from concurrent import futures
 
+from oslo_config import cfg
 import oslo_messaging as messaging
 from oslo_messaging import opts as messaging_opts
 
@@ -38,9 +39,17 @@ def register_transport_opts(conf):
 
 
 def transport_configured(conf):
-    """Whether ``[DEFAULT]transport_url`` names a message bus."""
+    """Whether ``[DEFAULT]transport_url`` was set to name a message bus.
+
+    oslo.messaging's own default (``rabbit://``) does not count: the
+    all-in-one must not start looking for a RabbitMQ nobody configured.
+    """
     register_transport_opts(conf)
-    return bool(conf.transport_url)
+    if not conf.transport_url:
+        return False
+    location = conf.get_location("transport_url")
+    return location is not None and \
+        location.location != cfg.Locations.opt_default
 
 
 class ContextSerializer(messaging.Serializer):

@@ -1,0 +1,26 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Execution policies."""
+
+from qinling.policies import base
+
+rules = base.owned_resource_rules(
+    "execution", "/v1/executions", "an execution", "executions",
+    actions=("create", "get", "get_all", "delete")) + [
+    base.rule("execution:get_log", base.ADMIN_OR_OWNER,
+              "Show the log of an execution.", "GET",
+              "/v1/executions/{id}/log"),
+]
+
+
+def list_rules():
+    return rules
