@@ -46,7 +46,22 @@ def configure(conf):
         engine = _TXN.writer.get_engine()
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
+            _pool_sqlite(engine)
         _configured = True
+
+
+def _pool_sqlite(engine):
+    """Keep SQLite connections open between transactions.
+
+    oslo.db gives a SQLite file a NullPool: every transaction would open a
+    connection, run the pragmas and, closing the last one, checkpoint the
+    WAL, which costs milliseconds per transaction.
+    """
+    old = engine.pool
+    if isinstance(old, sa.pool.NullPool):
+        engine.pool = sa.pool.QueuePool(
+            old._creator, pool_size=8, max_overflow=56,
+            _dispatch=old.dispatch, dialect=old._dialect)
 
 
 def _sqlite_pragmas(dbapi_connection, connection_record):
@@ -76,9 +91,17 @@ def _scope(query, model, ctx):
     return query.filter(model.project_id == ctx.project_id)
 
 
-def _get(session, ctx, model, id):
+def _get(session, ctx, model, id, owner_only=False):
+    """One row by id, as ``ctx`` may see it.
+
+    Admins see every project's rows (upstream's admin read-through) unless
+    ``owner_only``; runtimes are never read through (upstream). ``ctx``
+    None means the engine's unscoped lookup.
+    """
     query = session.query(model).filter(model.id == id)
-    if ctx is not None:
+    read_through = (ctx is not None and ctx.is_admin and not owner_only
+                    and model is not models.Runtime)
+    if ctx is not None and not read_through:
         query = _scope(query, model, ctx)
     obj = query.one_or_none()
     if obj is None:
@@ -297,6 +320,9 @@ def function_delete(ctx, id, check=None):
     :returns: (the old function row, its old version rows).
     """
     function = _get(ctx.session, ctx, models.Function, id)
+    if function.project_id != ctx.project_id:
+        raise exceptions.NotAllowedException(
+            "Function can only be deleted by its owner.")
     if check is not None:
         check(ctx.session, function)
     versions = ctx.session.query(models.FunctionVersion).filter_by(
@@ -312,10 +338,12 @@ def function_delete(ctx, id, check=None):
 
 # Function versions
 
-def _version_query(session, ctx, function_id):
+def _version_query(session, ctx, function_id, owner_only=False):
     query = session.query(models.FunctionVersion).filter_by(
         function_id=function_id)
-    return _scope(query, models.FunctionVersion, ctx) if ctx else query
+    if ctx is None or (ctx.is_admin and not owner_only):
+        return query
+    return _scope(query, models.FunctionVersion, ctx)
 
 
 @_TXN.writer
@@ -328,7 +356,8 @@ def version_create(ctx, function_id, values, check=None):
     :param check: called with (session, function) first; may raise.
     :returns: the new version row.
     """
-    function = _get(ctx.session, ctx, models.Function, function_id)
+    function = _get(ctx.session, ctx, models.Function, function_id,
+                    owner_only=True)
     if check is not None:
         check(ctx.session, function)
     number = function.latest_version + 1
@@ -343,8 +372,9 @@ def version_create(ctx, function_id, values, check=None):
         values, function_id=function_id, version_number=number, count=0))
 
 
-def _version(session, ctx, function_id, number):
-    version = _version_query(session, ctx, function_id).filter_by(
+def _version(session, ctx, function_id, number, owner_only=False):
+    version = _version_query(session, ctx, function_id,
+                             owner_only).filter_by(
         version_number=number).one_or_none()
     if version is None:
         raise exceptions.DBEntityNotFoundError(
@@ -374,7 +404,8 @@ def version_list(ctx, function_id, list_query=None):
 
 @_TXN.writer
 def version_delete(ctx, function_id, number, check=None):
-    version = _version(ctx.session, ctx, function_id, number)
+    version = _version(ctx.session, ctx, function_id, number,
+                       owner_only=True)
     if check is not None:
         check(ctx.session, version)
     ctx.session.delete(version)

@@ -32,12 +32,13 @@ class EngineEndpoint:
 
     target = messaging.Target(version=rpc.API_VERSION)
 
-    def __init__(self, conf, orchestrator, storage, load=None):
+    def __init__(self, conf, orchestrator, storage, load=None,
+                 keystone=None):
         self._conf = conf
         self._orchestrator = orchestrator
         self._load = load or engine_load.LoadTracker()
         self._runner = runner.ExecutionRunner(conf, orchestrator, storage,
-                                              self._load)
+                                              self._load, keystone)
 
     def create_runtime(self, ctx, runtime_id):
         admin = qinling_context.admin_context()

@@ -42,11 +42,13 @@ class ExecutionRunner:
     :param load: the engine's LoadTracker.
     """
 
-    def __init__(self, conf, orchestrator, storage, load):
+    def __init__(self, conf, orchestrator, storage, load, keystone=None):
         self._conf = conf
         self._orchestrator = orchestrator
         self._storage = storage
         self._load = load
+        #: with auth on: trust-scoped tokens for the functions' owners.
+        self._keystone = keystone
 
     def function_spec(self, function, version=None):
         """The worker-side description of a function or one version.
@@ -131,12 +133,20 @@ class ExecutionRunner:
             LOG.info("Execution %s had already ended", execution_id)
 
     def _run(self, ctx, execution):
-        spec = self.load_spec(ctx, execution.function_id,
-                              execution.function_version)
+        function = db_api.function_get_by_engine(ctx, execution.function_id)
+        version = None
+        if execution.function_version:
+            version = db_api.version_get_by_engine(
+                ctx, function.id, execution.function_version)
+        spec = self.function_spec(function, version)
+        auth = None
+        if self._keystone is not None and function.trust_id:
+            auth = self._keystone.trust_token(function.trust_id)
         request = orchestrator_base.ExecutionRequest(
             execution_id=execution.id,
             input=execution.input,
             request_id=ctx.request_id,
+            auth=auth,
         )
         with self._load.running((spec.function_id, spec.function_version)):
             self.scale_if_needed(spec)

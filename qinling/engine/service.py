@@ -17,6 +17,7 @@ import threading
 from oslo_log import log as logging
 import oslo_messaging as messaging
 
+from qinling import keystone
 from qinling import rpc
 from qinling.engine import endpoint as engine_endpoint
 from qinling.orchestrator import base as orchestrator_base
@@ -32,8 +33,10 @@ class Engine:
         self._conf = conf
         self.orchestrator = orchestrator_base.load(
             conf.engine.orchestrator, conf)
+        trusts = keystone.Keystone(conf) if conf.pecan.auth_enable else None
         self.endpoint = engine_endpoint.EngineEndpoint(
-            conf, self.orchestrator, storage_base.load(conf))
+            conf, self.orchestrator, storage_base.load(conf),
+            keystone=trusts)
         self._server = None
         self._stopping = threading.Event()
         self._expiry = None

@@ -67,6 +67,10 @@ class ExecutionRequest:
     request_id: typing.Optional[str] = None
     #: where a worker that has no package yet can download it.
     download_url: typing.Optional[str] = None
+    #: the function owner's OpenStack credentials for this execution:
+    #: ``{"auth_url", "token", "token_data"}`` with a token scoped by the
+    #: function's trust (never the service's own credentials), or None.
+    auth: typing.Optional[dict] = None
 
 
 @dataclasses.dataclass(frozen=True)

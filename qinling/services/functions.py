@@ -101,10 +101,12 @@ def _text(fields, name, max_length):
 
 class FunctionService:
 
-    def __init__(self, conf, engine, storage):
+    def __init__(self, conf, engine, storage, keystone=None):
         self._conf = conf
         self._engine = engine
         self._storage = storage
+        #: with auth on, makes the trust executions run through.
+        self._keystone = keystone
 
     def _validate(self, ctx, fields):
         unknown = sorted(set(fields) - CREATE_FIELDS)
@@ -158,11 +160,17 @@ class FunctionService:
         function_id = uuidutils.generate_uuid()
         md5 = self._storage.store(ctx.project_id, function_id, package,
                                   code.get("md5sum"))
+        trust_id = None
         try:
+            if self._keystone is not None:
+                trust_id = self._keystone.create_trust(ctx)
             return db_api.function_create(ctx, dict(
                 values, id=function_id, count=0, latest_version=0,
+                trust_id=trust_id,
                 code={"source": "package", "md5sum": md5}))
         except Exception:
+            if trust_id:
+                self._keystone.delete_trust(ctx, trust_id)
             self._storage.delete(ctx.project_id, function_id, md5)
             raise
 
@@ -276,6 +284,8 @@ class FunctionService:
         """
         function, versions = db_api.function_delete(ctx, function_id,
                                                     check=_refuse_if_used)
+        if function.trust_id and self._keystone is not None:
+            self._keystone.delete_trust(ctx, function.trust_id)
         for version in versions:
             self._storage.delete(function.project_id, function.id,
                                  version.code["md5sum"],

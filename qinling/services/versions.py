@@ -16,6 +16,8 @@ when it was made (upstream kept only the package). Numbers only grow: a
 deleted version's number is never given again.
 """
 
+import dataclasses
+
 from qinling import exceptions
 from qinling.db import api as db_api
 
@@ -75,8 +77,11 @@ class VersionService:
         return db_api.version_get(ctx, function_id, number)
 
     def list(self, ctx, function_id, list_query):
+        # The function's visibility decides; its versions are all listed.
         db_api.function_get(ctx, function_id)
-        return db_api.version_list(ctx, function_id, list_query)
+        return db_api.version_list(
+            ctx, function_id, dataclasses.replace(list_query,
+                                                  all_projects=True))
 
     def download(self, ctx, function_id, number):
         """:returns: (version row, readable binary file)."""

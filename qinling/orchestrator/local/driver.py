@@ -446,7 +446,7 @@ def _load_error(function, error):
 
 
 def _request_body(function, request):
-    return {
+    body = {
         "execution_id": request.execution_id,
         "function_id": function.function_id,
         "function_version": function.function_version,
@@ -458,6 +458,11 @@ def _request_body(function, request):
         "download_url": request.download_url,
         "request_id": request.request_id,
     }
+    if request.auth:
+        # Upstream's key for the token; the rest builds os_session.
+        body["token"] = request.auth["token"]
+        body["auth"] = request.auth
+    return body
 
 
 def _number(value, kind):

@@ -96,4 +96,6 @@ def interpreter(kind, local_conf):
         raise exceptions.OrchestratorException(
             f'The "{kind}" runtime needs {name}, which is not installed on '
             "the engine's host.")
-    return os.path.realpath(found)
+    # Not resolved: a virtualenv's interpreter is a link, and resolving it
+    # would lose the virtualenv's packages.
+    return os.path.abspath(found)

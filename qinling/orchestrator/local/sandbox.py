@@ -198,16 +198,23 @@ def find_bwrap(configured=""):
         return None
 
 
-def interpreter_prefix(path, bound=SYSTEM_PATHS):
-    """The install prefix to bind for an interpreter, or None.
+def interpreter_prefixes(path, bound=SYSTEM_PATHS):
+    """The install prefixes to bind for an interpreter.
 
-    ``/opt/py/bin/python3`` needs ``/opt/py``; anything under a system
-    path is already visible.
+    ``/opt/py/bin/python3`` needs ``/opt/py``; a virtualenv's
+    ``/srv/venv/bin/python3`` (a link to the base interpreter) needs both
+    ``/srv/venv``, for its packages, and the base interpreter's prefix.
+    Anything under a system path is already visible.
     """
-    real = os.path.realpath(path)
-    if any(real == p or real.startswith(p + "/") for p in bound):
-        return None
-    return os.path.dirname(os.path.dirname(real))
+    prefixes = []
+    for candidate in (os.path.abspath(path), os.path.realpath(path)):
+        if any(candidate == p or candidate.startswith(p + "/")
+               for p in bound):
+            continue
+        prefix = os.path.dirname(os.path.dirname(candidate))
+        if prefix not in prefixes:
+            prefixes.append(prefix)
+    return tuple(prefixes)
 
 
 def _memfd(name, text):
@@ -323,13 +330,13 @@ class Sandbox:
         data = [(fds[0], "/etc/passwd"), (fds[1], "/etc/group")] + [
             (fd, os.path.join(RUNTIME_DIR, os.path.basename(path)))
             for fd, path in zip(fds[2:], server_files, strict=True)]
-        prefix = interpreter_prefix(interpreter)
+        prefixes = interpreter_prefixes(interpreter)
         command = server_argv(
             interpreter, data[2][1], socket_fd, PACKAGES_DIR, cgroups_json,
             limits, init=as_init)
         argv = bwrap_argv(self.bwrap, command, self.network, self.tmp_size,
                           packages=paths.packages,
-                          extra_ro=(prefix,) if prefix else (),
+                          extra_ro=prefixes,
                           data_files=data, as_init=as_init)
         env = dict(BASE_ENV, HOME="/tmp", TMPDIR="/tmp")
         return Launch(argv, env, inherited + tuple(fds), self.user,

@@ -80,6 +80,30 @@ def build_call(func, fn_input, context):
     return args, kwargs
 
 
+def build_context(params):
+    """The ``context`` a function receives.
+
+    ``os_session`` is a keystoneauth session acting as the function's
+    owner, built from the trust-scoped token the engine sent (and its
+    catalog); None when the request carries no token or keystoneauth1 is
+    not installed where the runtime runs.
+    """
+    auth = params.get("auth")
+    if not auth:
+        return {"os_session": None}
+    try:
+        from keystoneauth1 import access
+        from keystoneauth1 import session
+        from keystoneauth1.identity import access as access_plugin
+    except ImportError:
+        print("keystoneauth1 is not installed: context['os_session'] is "
+              "None.", file=sys.stderr)
+        return {"os_session": None}
+    info = access.create(body=auth["token_data"], auth_token=auth["token"])
+    plugin = access_plugin.AccessInfoPlugin(info, auth_url=auth["auth_url"])
+    return {"os_session": session.Session(auth=plugin)}
+
+
 def _jsonable(value):
     try:
         json.dumps(value, allow_nan=False)
@@ -106,7 +130,8 @@ def _invoke(params, func_dir):
     """Run the user's function; returns (success, output)."""
     try:
         func = _load_function(params.get("entry"), func_dir)
-        args, kwargs = build_call(func, params.get("input"), {})
+        args, kwargs = build_call(func, params.get("input"),
+                                  build_context(params))
         return True, _jsonable(func(*args, **kwargs))
     except MemoryError:
         traceback.print_exc()

@@ -117,11 +117,23 @@ def test_server_argv_without_cgroups_has_no_cgroups_option():
 
 
 @pytest.mark.parametrize("path,expected", [
-    ("/usr/bin/python3.11", None),
-    ("/opt/python/3.11/bin/python3", "/opt/python/3.11"),
+    ("/usr/bin/python3.11", ()),
+    ("/opt/python/3.11/bin/python3", ("/opt/python/3.11",)),
 ])
 def test_an_interpreter_outside_usr_gets_its_prefix_bound(path, expected):
-    assert sandbox.interpreter_prefix(path) == expected
+    assert sandbox.interpreter_prefixes(path) == expected
+
+
+def test_a_virtualenv_interpreter_gets_both_prefixes_bound(tmp_path):
+    base = tmp_path / "base" / "bin"
+    venv = tmp_path / "venv" / "bin"
+    base.mkdir(parents=True)
+    venv.mkdir(parents=True)
+    (base / "python3").write_text("")
+    (venv / "python3").symlink_to(base / "python3")
+
+    assert sandbox.interpreter_prefixes(str(venv / "python3")) == (
+        str(tmp_path / "venv"), str(tmp_path / "base"))
 
 
 POLICY_TABLE = [
