@@ -28,6 +28,7 @@ from oslo_log import log as logging  # noqa: E402
 from qinling import rpc  # noqa: E402
 from qinling.api import app as api_app  # noqa: E402
 from qinling.cmd import config  # noqa: E402
+from qinling.services import periodics  # noqa: E402
 
 LOG = logging.getLogger(__name__)
 
@@ -39,7 +40,9 @@ def main():
                  "engine; use qinling-server to run both in one process.")
     config.prepare_database(conf, migrate=False)
     client = rpc.EngineClient.over_messaging(conf, rpc.get_transport(conf))
-    app = api_app.setup_app(conf, client)
+    services = api_app.build_services(conf, client)
+    app = api_app.setup_app(conf, client, services=services)
+    periodics.start_api_tasks(conf, services)
     sock = eventlet.listen((conf.api.host, conf.api.port))
     LOG.info("Qinling API listening on http://%s:%s", conf.api.host,
              sock.getsockname()[1])

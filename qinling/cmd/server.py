@@ -61,7 +61,9 @@ def main():
     tasks = periodics.start_engine_tasks(conf)
 
     client = rpc.EngineClient.in_process(engine.endpoint)
-    app = api_app.setup_app(conf, client)
+    services = api_app.build_services(conf, client)
+    app = api_app.setup_app(conf, client, services=services)
+    tasks += periodics.start_api_tasks(conf, services)
 
     stop_event = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

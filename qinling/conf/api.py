@@ -33,6 +33,15 @@ opts = [
     cfg.IntOpt(
         "max_limit", default=1000, min=1,
         help="Largest number of items a list request returns."),
+    cfg.IntOpt(
+        "job_handler_interval", default=3, min=1, max=60,
+        help="Seconds between two runs of the job scheduler. A job runs "
+             "at most this long after its time."),
+    cfg.IntOpt(
+        "max_webhook_body", default=1024 * 1024, min=1024,
+        max=64 * 1024 * 1024,
+        help="Largest request body, in bytes, that a webhook invocation "
+             "accepts; a larger one is refused with 413."),
 ]
 
 

@@ -33,6 +33,15 @@ opts = [
              "local storage provider and the local orchestrator's workers. "
              "The default is /var/lib/qinling for root and "
              "~/.local/state/qinling for other users."),
+    cfg.URIOpt(
+        "qinling_endpoint", schemes=["http", "https"],
+        help="Public URL of the Qinling API without a version, such as "
+             "https://qinling.example.com:7070, used to build the "
+             "webhook_url of webhooks. When unset, the URL each request "
+             "came to is used; behind a proxy that sends Forwarded or "
+             "X-Forwarded-* headers, enable "
+             "[oslo_middleware]enable_proxy_headers_parsing so that it is "
+             "the proxy's URL."),
 ]
 
 

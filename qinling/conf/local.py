@@ -73,8 +73,10 @@ opts = [
     cfg.StrOpt(
         "python_interpreter", default="",
         help="The Python 3 that runs the python3 runtime server and user "
-             "functions. Empty: the interpreter the service runs on "
-             "(outside its virtualenv)."),
+             "functions. Empty: the interpreter the service runs on, with "
+             "its virtualenv, so functions can import what is installed "
+             "there (keystoneauth1 for context['os_session'], the "
+             "OpenStack clients)."),
     cfg.StrOpt(
         "nodejs_interpreter", default="node",
         help="The Node.js (20 or newer) that runs the nodejs runtime "

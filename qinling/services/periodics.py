@@ -13,6 +13,9 @@
 
 * Orphan recovery: an execution whose engine died never stays ``running``:
   past the longest time any execution may take it is ended as ``error``.
+* The job scheduler (API processes): fires each due job run exactly once,
+  even with several schedulers on one database, by claiming the run with a
+  compare-and-swap on the job row before creating its execution.
 """
 
 import datetime
@@ -24,8 +27,15 @@ from oslo_utils import timeutils
 from qinling import context as qinling_context
 from qinling import states
 from qinling.db import api as db_api
+from qinling.services import jobs as job_service
 
 LOG = logging.getLogger(__name__)
+
+#: due jobs handled per scheduler run, at most (the rest wait a period).
+JOB_BATCH = 100
+JOB_BATCHES_PER_RUN = 10
+#: how late a job's run must be for its missed runs to be logged.
+LATE = datetime.timedelta(seconds=60)
 
 ORPHAN_MESSAGE = "The engine stopped before the execution ended."
 
@@ -55,6 +65,46 @@ def recover_orphans(conf, all_running=False):
     return ended
 
 
+def _claim(admin, job, now):
+    """Claim the due run of ``job``; False if another scheduler did."""
+    expected, values = job_service.plan_run(job, now)
+    # A pattern more frequent than the scheduler skips runs all the time;
+    # only a scheduler outage is worth a warning.
+    if now - job.next_execution_time > LATE and \
+            job_service.missed_runs(job, now):
+        LOG.warning("Job %s missed runs since %s; firing it once now",
+                    job.id, job.next_execution_time)
+    return db_api.job_compare_and_swap_by_engine(admin, job.id, expected,
+                                                 values)
+
+
+def fire_due_jobs(executions, now=None):
+    """Fire every job whose next run is due, once each.
+
+    :param executions: the ExecutionService runs are created with.
+    :returns: the number of runs this call fired.
+    """
+    admin = qinling_context.admin_context()
+    now = now or timeutils.utcnow()
+    fired = 0
+    for _batch in range(JOB_BATCHES_PER_RUN):
+        due = db_api.jobs_due_by_engine(admin, now, limit=JOB_BATCH)
+        for job in due:
+            try:
+                claimed = _claim(admin, job, now)
+            except Exception:
+                LOG.exception("Cannot claim the run of job %s", job.id)
+                continue
+            if claimed:
+                LOG.info("Firing job %s (run due at %s)", job.id,
+                         job.next_execution_time)
+                job_service.run(executions, job)
+                fired += 1
+        if len(due) < JOB_BATCH:
+            break
+    return fired
+
+
 class PeriodicTask(threading.Thread):
     """Call ``func`` every ``interval`` seconds until stopped."""
 
@@ -79,6 +129,21 @@ def start_engine_tasks(conf):
     """Start the periodic tasks an engine process runs; return them."""
     tasks = [PeriodicTask("orphan-recovery", 60,
                           lambda: recover_orphans(conf))]
+    for task in tasks:
+        task.start()
+    return tasks
+
+
+def start_api_tasks(conf, services):
+    """Start the periodic tasks an API process runs; return them.
+
+    :param services: the API's services (see qinling.api.app).
+    """
+    tasks = []
+    if conf.api.enable_job_handler:
+        tasks.append(PeriodicTask(
+            "job-handler", conf.api.job_handler_interval,
+            lambda: fire_due_jobs(services.executions)))
     for task in tasks:
         task.start()
     return tasks

@@ -24,10 +24,10 @@ KINDS = ("all-in-one", "rabbit-mariadb", "rabbit-postgresql")
 _started = {}
 
 
-def _deployment(kind, tmp_path_factory):
+def _deployment(kind, tmp_path_factory, extra_config=None):
     if kind not in _started:
         deployment = deployments.Deployment(
-            kind, str(tmp_path_factory.mktemp(kind)))
+            kind, str(tmp_path_factory.mktemp(kind)), extra_config)
         try:
             deployment.start()
         except deployments.Unavailable as e:
@@ -64,6 +64,20 @@ def runtime(api):
     runtime = api.create_runtime()
     assert runtime["status"] == "available", runtime
     return runtime
+
+
+@pytest.fixture(scope="session")
+def auth_server(keystone, tmp_path_factory):  # noqa: F811
+    """An all-in-one ``qinling-server`` with Keystone auth on, registered in
+    the Keystone catalog as ``function-engine``."""
+    server = _deployment("all-in-one-keystone", tmp_path_factory, {
+        "pecan": {"auth_enable": "true"},
+        "keystone_authtoken": keystone.authtoken_options(),
+        # Functions call Keystone on loopback through their os_session.
+        "local": {"network": "host"},
+    })
+    keystone.register_qinling_endpoint(server.url)
+    return server
 
 
 @pytest.fixture(scope="session", params=KINDS)

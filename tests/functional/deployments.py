@@ -145,8 +145,9 @@ def _create_database(kind):
 class Deployment:
     """Processes serving one API URL; ``stop()`` ends them all."""
 
-    def __init__(self, kind, workdir):
+    def __init__(self, kind, workdir, extra_config=None):
         self.kind = kind
+        self.extra_config = extra_config or {}
         self.workdir = workdir
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
@@ -164,7 +165,9 @@ class Deployment:
 
     def start(self):
         config = self._base_config()
-        if self.kind == "all-in-one":
+        for section, options in self.extra_config.items():
+            config.setdefault(section, {}).update(options)
+        if self.kind in ("all-in-one", "all-in-one-keystone"):
             write_config(self.config_file, config)
             self.processes.append(
                 Process("qinling-server", self.config_file, self.workdir))

@@ -202,3 +202,12 @@ def test_input_the_function_does_not_accept_fails_the_execution(api,
 
     assert execution["status"] == "failed"
     assert "nom" in json.loads(execution["result"])["output"]
+
+
+def test_json_nested_too_deeply_is_a_400(api, nothing_left_behind):
+    body = "[" * 100000 + "]" * 100000
+
+    resp = api.post("/v1/executions", data=body,
+                    headers={"Content-Type": "application/json"})
+
+    assert_fault(resp, 400, "nested too deeply")

@@ -59,13 +59,14 @@ def test_a_new_package_runs_on_the_next_execution(api, runtime):
     function = api.create_function(runtime["id"], _returning("one"))
     assert _output(api.execute(function["id"])) == "one"
 
-    resp = _update(api, function["id"], package=_returning("two"))
+    two = _returning("two")
+    resp = _update(api, function["id"], package=two)
 
     assert resp.status_code == 200, resp.text
     assert resp.json()["code"]["md5sum"] != function["code"]["md5sum"]
     assert _output(api.execute(function["id"])) == "two"
     download = api.get("/v1/functions/%s?download=true" % function["id"])
-    assert download.content == _returning("two")
+    assert download.content == two
 
 
 def test_update_rejects_bad_fields(api, runtime):
@@ -82,7 +83,8 @@ def test_update_rejects_bad_fields(api, runtime):
 
 
 def test_versions_snapshot_package_entry_and_limits(api, runtime):
-    function = api.create_function(runtime["id"], _returning("v1"))
+    v1_package = _returning("v1")
+    function = api.create_function(runtime["id"], v1_package)
     resp = api.post("/v1/functions/%s/versions" % function["id"],
                     json={"description": "first"})
     assert resp.status_code == 201, resp.text
@@ -105,7 +107,7 @@ def test_versions_snapshot_package_entry_and_limits(api, runtime):
     assert shown["entry"] == "main.main"
     download = api.get(
         "/v1/functions/%s/versions/1?download=true" % function["id"])
-    assert download.content == _returning("v1")
+    assert download.content == v1_package
     version_count = api.get(
         "/v1/functions/%s/versions/1" % function["id"]).json()["count"]
     assert version_count == 1

@@ -87,7 +87,9 @@ def interpreter(kind, local_conf):
     """
     if kind == "python3":
         configured = local_conf.python_interpreter
-        default = getattr(sys, "_base_executable", None) or sys.executable
+        # The service's own interpreter, with its virtualenv: functions
+        # get keystoneauth1 and the OpenStack clients installed there.
+        default = sys.executable
     else:
         configured, default = local_conf.nodejs_interpreter, "node"
     name = configured or default

@@ -173,7 +173,9 @@ def test_no_input_passes_only_the_context(runtime):
             return context
     """)
     result = runtime.execute(fid, None)
-    assert (result["success"], result["output"]) == (True, {})
+    # Upstream's shape: os_session is None when the request has no token.
+    assert (result["success"], result["output"]) == (
+        True, {"os_session": None})
 
 
 def test_function_without_context_parameter_works(runtime):

@@ -15,6 +15,7 @@ import pecan
 from pecan import rest
 from wsme import types as wtypes
 
+from qinling.api import acl
 from qinling.api import errors
 from qinling.api.controllers.v1 import listing
 from qinling.api.controllers.v1 import resources
@@ -25,6 +26,7 @@ class AliasesController(rest.RestController):
     @errors.wsexpose(resources.FunctionAlias, body=resources.FunctionAlias,
                      status_code=201)
     def post(self, alias):
+        acl.enforce("function_alias:create")
         req = pecan.request
         return resources.FunctionAlias.from_row(
             req.services.aliases.create(req.context, alias.to_values()))
@@ -35,13 +37,15 @@ class AliasesController(rest.RestController):
     def get_all(self, function_id=None, function_version=None, name=None,
                 description=None, limit=None, marker=None, sort_key=None,
                 sort_dir=None, all_projects=False, project_id=None):
+        acl.enforce("function_alias:get_all")
         req = pecan.request
         query = listing.build(
             {"function_id": function_id,
              "function_version": None if function_version is None
              else str(function_version),
              "name": name, "description": description},
-            limit, marker, sort_key, sort_dir, all_projects, project_id)
+            limit, marker, sort_key, sort_dir, all_projects, project_id,
+            policy="function_alias")
         rows = req.services.aliases.list(req.context, query)
         return resources.FunctionAliases(
             function_aliases=[resources.FunctionAlias.from_row(a)
@@ -50,6 +54,7 @@ class AliasesController(rest.RestController):
 
     @errors.wsexpose(resources.FunctionAlias, wtypes.text)
     def get_one(self, name):
+        acl.enforce("function_alias:get")
         req = pecan.request
         return resources.FunctionAlias.from_row(
             req.services.aliases.get(req.context, name))
@@ -57,6 +62,7 @@ class AliasesController(rest.RestController):
     @errors.wsexpose(resources.FunctionAlias, wtypes.text,
                      body=resources.FunctionAlias)
     def put(self, name, alias):
+        acl.enforce("function_alias:update")
         req = pecan.request
         return resources.FunctionAlias.from_row(
             req.services.aliases.update(req.context, name,
@@ -64,5 +70,6 @@ class AliasesController(rest.RestController):
 
     @errors.wsexpose(None, wtypes.text, status_code=204)
     def delete(self, name):
+        acl.enforce("function_alias:delete")
         req = pecan.request
         req.services.aliases.delete(req.context, name)

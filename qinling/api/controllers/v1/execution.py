@@ -16,6 +16,7 @@ from pecan import rest
 import webob
 from wsme import types as wtypes
 
+from qinling.api import acl
 from qinling.api import errors
 from qinling.api.controllers.v1 import listing
 from qinling.api.controllers.v1 import resources
@@ -27,6 +28,7 @@ class ExecutionLogController(rest.RestController):
     @pecan.expose()
     @errors.wrap_pecan
     def get_all(self, execution_id):
+        acl.enforce("execution:get_log")
         req = pecan.request
         logs = req.services.executions.get_log(req.context, execution_id)
         return webob.Response(content_type="text/plain", charset="UTF-8",
@@ -40,6 +42,7 @@ class ExecutionsController(rest.RestController):
     @errors.wsexpose(resources.Execution, body=resources.Execution,
                      status_code=201)
     def post(self, execution):
+        acl.enforce("execution:create")
         req = pecan.request
         return resources.Execution.from_row(
             req.services.executions.create(req.context,
@@ -52,12 +55,14 @@ class ExecutionsController(rest.RestController):
                 function_version=None, status=None, description=None,
                 limit=None, marker=None, sort_key=None, sort_dir=None,
                 all_projects=False, project_id=None):
+        acl.enforce("execution:get_all")
         req = pecan.request
         query = listing.build(
             {"function_id": function_id, "function_alias": function_alias,
              "function_version": function_version, "status": status,
              "description": description},
-            limit, marker, sort_key, sort_dir, all_projects, project_id)
+            limit, marker, sort_key, sort_dir, all_projects, project_id,
+            policy="execution")
         rows = req.services.executions.list(req.context, query)
         return resources.Executions(
             executions=[resources.Execution.from_row(e) for e in rows],
@@ -65,11 +70,13 @@ class ExecutionsController(rest.RestController):
 
     @errors.wsexpose(resources.Execution, types.uuid)
     def get_one(self, id):
+        acl.enforce("execution:get")
         req = pecan.request
         return resources.Execution.from_row(
             req.services.executions.get(req.context, id))
 
     @errors.wsexpose(None, types.uuid, status_code=204)
     def delete(self, id):
+        acl.enforce("execution:delete")
         req = pecan.request
         req.services.executions.delete(req.context, id)

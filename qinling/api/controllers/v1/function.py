@@ -20,6 +20,7 @@ from pecan import rest
 from wsme import types as wtypes
 
 from qinling import exceptions
+from qinling.api import acl
 from qinling.api import errors
 from qinling.api.controllers.v1 import function_version
 from qinling.api.controllers.v1 import listing
@@ -65,6 +66,7 @@ class FunctionWorkersController(rest.RestController):
 
     @errors.wsexpose(resources.FunctionWorkers, types.uuid, int)
     def get_all(self, function_id, function_version=0):
+        acl.enforce("function_worker:get_all")
         req = pecan.request
         workers = req.services.functions.workers(req.context, function_id,
                                                  function_version)
@@ -86,6 +88,7 @@ class FunctionsController(rest.RestController):
     @pecan.expose()
     @errors.wrap_pecan
     def post(self, **kwargs):
+        acl.enforce("function:create")
         req = pecan.request
         fields, package = read_form(req)
         function = req.services.functions.create(req.context, fields, package)
@@ -97,11 +100,13 @@ class FunctionsController(rest.RestController):
     def get_all(self, name=None, runtime_id=None, description=None,
                 limit=None, marker=None, sort_key=None, sort_dir=None,
                 all_projects=False, project_id=None):
+        acl.enforce("function:get_all")
         req = pecan.request
         query = listing.build(
             {"name": name, "runtime_id": runtime_id,
              "description": description},
-            limit, marker, sort_key, sort_dir, all_projects, project_id)
+            limit, marker, sort_key, sort_dir, all_projects, project_id,
+            policy="function")
         rows = req.services.functions.list(req.context, query)
         return resources.Functions(
             functions=[resources.Function.from_row(f) for f in rows],
@@ -110,6 +115,7 @@ class FunctionsController(rest.RestController):
     @pecan.expose()
     @errors.wrap_pecan
     def get_one(self, id):
+        acl.enforce("function:get")
         req = pecan.request
         if strutils.bool_from_string(req.params.get("download")):
             _function, package = req.services.functions.download(
@@ -121,6 +127,7 @@ class FunctionsController(rest.RestController):
     @pecan.expose()
     @errors.wrap_pecan
     def put(self, id, **kwargs):
+        acl.enforce("function:update")
         req = pecan.request
         fields, package = read_form(req)
         function = req.services.functions.update(req.context, id, fields,
@@ -129,22 +136,26 @@ class FunctionsController(rest.RestController):
 
     @errors.wsexpose(None, types.uuid, status_code=204)
     def delete(self, id):
+        acl.enforce("function:delete")
         req = pecan.request
         req.services.functions.delete(req.context, id)
 
     @errors.wsexpose(None, types.uuid, body=resources.ScaleInfo,
                      status_code=202)
     def scale_up(self, id, scale):
+        acl.enforce("function:scale_up")
         req = pecan.request
         req.services.functions.scale_up(req.context, id, 0, scale.count)
 
     @errors.wsexpose(None, types.uuid, body=resources.ScaleInfo,
                      status_code=202)
     def scale_down(self, id, scale):
+        acl.enforce("function:scale_down")
         req = pecan.request
         req.services.functions.scale_down(req.context, id, 0, scale.count)
 
     @errors.wsexpose(None, types.uuid, status_code=202)
     def detach(self, id):
+        acl.enforce("function:detach")
         req = pecan.request
         req.services.functions.detach(req.context, id, 0)

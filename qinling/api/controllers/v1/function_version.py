@@ -17,6 +17,7 @@ from pecan import rest
 from wsme import types as wtypes
 
 from qinling import exceptions
+from qinling.api import acl
 from qinling.api import errors
 from qinling.api.controllers.v1 import listing
 from qinling.api.controllers.v1 import resources
@@ -46,6 +47,7 @@ class FunctionVersionsController(rest.RestController):
     @errors.wsexpose(resources.FunctionVersion, types.uuid,
                      body=resources.FunctionVersion, status_code=201)
     def post(self, function_id, body):
+        acl.enforce("function_version:create")
         req = pecan.request
         return resources.FunctionVersion.from_row(
             req.services.versions.create(req.context, function_id,
@@ -55,6 +57,7 @@ class FunctionVersionsController(rest.RestController):
                      wtypes.text, wtypes.text, wtypes.text)
     def get_all(self, function_id, limit=None, marker=None, sort_key=None,
                 sort_dir=None):
+        acl.enforce("function_version:get_all")
         req = pecan.request
         query = listing.build({}, limit, marker, sort_key or
                               "version_number", sort_dir)
@@ -67,6 +70,7 @@ class FunctionVersionsController(rest.RestController):
     @pecan.expose()
     @errors.wrap_pecan
     def get_one(self, function_id, version):
+        acl.enforce("function_version:get")
         req = pecan.request
         number = _number(version)
         if strutils.bool_from_string(req.params.get("download")):
@@ -79,6 +83,7 @@ class FunctionVersionsController(rest.RestController):
 
     @errors.wsexpose(None, types.uuid, int, status_code=204)
     def delete(self, function_id, version):
+        acl.enforce("function_version:delete")
         req = pecan.request
         req.services.versions.delete(req.context, function_id,
                                      _number(version))
@@ -86,6 +91,7 @@ class FunctionVersionsController(rest.RestController):
     @errors.wsexpose(None, types.uuid, int, body=resources.ScaleInfo,
                      status_code=202)
     def scale_up(self, function_id, version, scale):
+        acl.enforce("function_version:scale_up")
         req = pecan.request
         req.services.functions.scale_up(req.context, function_id,
                                         _number(version), scale.count)
@@ -93,12 +99,14 @@ class FunctionVersionsController(rest.RestController):
     @errors.wsexpose(None, types.uuid, int, body=resources.ScaleInfo,
                      status_code=202)
     def scale_down(self, function_id, version, scale):
+        acl.enforce("function_version:scale_down")
         req = pecan.request
         req.services.functions.scale_down(req.context, function_id,
                                           _number(version), scale.count)
 
     @errors.wsexpose(None, types.uuid, int, status_code=202)
     def detach(self, function_id, version):
+        acl.enforce("function_version:detach")
         req = pecan.request
         req.services.functions.detach(req.context, function_id,
                                       _number(version))

@@ -24,6 +24,7 @@ import pecan
 from wsme import types as wtypes
 
 from qinling import exceptions
+from qinling.api import acl
 from qinling.db import api as db_api
 
 OPERATOR_PREFIXES = ("eq", "neq", "gt", "gte", "lt", "lte", "in", "nin",
@@ -42,10 +43,12 @@ def parse_filter(column, raw):
 
 
 def build(filters=None, limit=None, marker=None, sort_key=None,
-          sort_dir=None, all_projects=False, project_id=None):
+          sort_dir=None, all_projects=False, project_id=None, policy=None):
     """Turn a list request's query arguments into a ListQuery.
 
     :param filters: ``{column: raw filter string or None}``.
+    :param policy: the resource's policy prefix; listing every project
+        needs ``<policy>:get_all:all_projects``.
     """
     max_limit = pecan.request.conf.api.max_limit
     if limit is not None and limit < 1:
@@ -59,11 +62,19 @@ def build(filters=None, limit=None, marker=None, sort_key=None,
     parsed = tuple(parse_filter(column, raw)
                    for column, raw in (filters or {}).items()
                    if raw is not None)
-    if not pecan.request.context.is_admin:
-        if all_projects:
-            raise exceptions.NotAllowedException()
-        # Upstream crashed here (its bug 1); others' projects stay hidden.
-        project_id = None
+    if all_projects or project_id:
+        try:
+            if policy is None:
+                if not pecan.request.context.is_admin:
+                    raise exceptions.NotAllowedException()
+            else:
+                acl.enforce(policy + ":get_all:all_projects")
+        except exceptions.NotAllowedException:
+            if all_projects:
+                raise
+            # Upstream crashed here (its bug 1); a non-admin's project_id
+            # is ignored, so other projects stay hidden.
+            project_id = None
     return db_api.ListQuery(
         filters=parsed, limit=limit, marker=marker,
         sort_key=sort_key or "created_at", sort_dir=sort_dir,

@@ -238,3 +238,53 @@ class FunctionAlias(Resource):
 class FunctionAliases(wtypes.Base):
     function_aliases = [FunctionAlias]
     next = wtypes.text
+
+
+class Job(Resource):
+    name = wtypes.text
+    function_id = wtypes.text
+    function_alias = wtypes.text
+    function_version = int
+    #: the input of each run: text, or a JSON value kept as its text.
+    function_input = any_json
+    status = wtypes.text
+    pattern = wtypes.text
+    #: runs left; null means unlimited.
+    count = int
+    first_execution_time = wtypes.text
+    next_execution_time = wtypes.text
+
+    _rendered = frozenset(("first_execution_time", "next_execution_time"))
+
+    @classmethod
+    def from_row(cls, row):
+        obj = super().from_row(row)
+        obj.first_execution_time = format_time(row.first_execution_time)
+        obj.next_execution_time = format_time(row.next_execution_time)
+        return obj
+
+
+class Jobs(wtypes.Base):
+    jobs = [Job]
+    next = wtypes.text
+
+
+class Webhook(Resource):
+    function_id = wtypes.text
+    function_alias = wtypes.text
+    function_version = int
+    description = wtypes.text
+    #: where to POST to run the function; computed on every response.
+    webhook_url = wsme.wsattr(wtypes.text, readonly=True)
+
+    @classmethod
+    def from_row(cls, row, base_url=""):
+        """:param base_url: the API's URL without a version."""
+        obj = super().from_row(row)
+        obj.webhook_url = "%s/v1/webhooks/%s/invoke" % (base_url, row.id)
+        return obj
+
+
+class Webhooks(wtypes.Base):
+    webhooks = [Webhook]
+    next = wtypes.text

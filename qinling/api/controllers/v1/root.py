@@ -16,7 +16,9 @@ import pecan
 from qinling.api.controllers.v1 import alias
 from qinling.api.controllers.v1 import execution
 from qinling.api.controllers.v1 import function
+from qinling.api.controllers.v1 import job
 from qinling.api.controllers.v1 import runtime
+from qinling.api.controllers.v1 import webhook
 
 
 class Controller(object):
@@ -25,6 +27,8 @@ class Controller(object):
     functions = function.FunctionsController()
     executions = execution.ExecutionsController()
     aliases = alias.AliasesController()
+    jobs = job.JobsController()
+    webhooks = webhook.WebhooksController()
 
     @pecan.expose("json")
     def index(self):

@@ -16,6 +16,7 @@ from pecan import rest
 from wsme import types as wtypes
 
 from qinling import exceptions
+from qinling.api import acl
 from qinling.api import errors
 from qinling.api.controllers.v1 import listing
 from qinling.api.controllers.v1 import resources
@@ -29,6 +30,7 @@ class RuntimesController(rest.RestController):
     @errors.wsexpose(resources.Runtime, body=resources.Runtime,
                      status_code=201)
     def post(self, runtime):
+        acl.enforce("runtime:create")
         values = runtime.to_values()
         if not values.get("image"):
             raise exceptions.InputException(
@@ -41,6 +43,7 @@ class RuntimesController(rest.RestController):
                      wtypes.text, int, wtypes.text, wtypes.text, wtypes.text)
     def get_all(self, name=None, image=None, status=None, limit=None,
                 marker=None, sort_key=None, sort_dir=None):
+        acl.enforce("runtime:get_all")
         req = pecan.request
         query = listing.build(
             {"name": name, "image": image, "status": status},
@@ -52,12 +55,14 @@ class RuntimesController(rest.RestController):
 
     @errors.wsexpose(resources.Runtime, types.uuid)
     def get_one(self, id):
+        acl.enforce("runtime:get")
         req = pecan.request
         return resources.Runtime.from_row(
             req.services.runtimes.get(req.context, id))
 
     @errors.wsexpose(resources.Runtime, types.uuid, body=resources.Runtime)
     def put(self, id, runtime):
+        acl.enforce("runtime:update")
         req = pecan.request
         return resources.Runtime.from_row(
             req.services.runtimes.update(req.context, id,
@@ -65,6 +70,7 @@ class RuntimesController(rest.RestController):
 
     @errors.wsexpose(resources.RuntimePool, types.uuid)
     def pool(self, id):
+        acl.enforce("runtime_pool:get_all")
         req = pecan.request
         pool = req.services.runtimes.get_pool(req.context, id)
         return resources.RuntimePool(
@@ -73,5 +79,6 @@ class RuntimesController(rest.RestController):
 
     @errors.wsexpose(None, types.uuid, status_code=204)
     def delete(self, id):
+        acl.enforce("runtime:delete")
         req = pecan.request
         req.services.runtimes.delete(req.context, id)
