@@ -159,3 +159,57 @@ def test_version_and_alias_commands(cli, cli_runtime, tmp_path):
     cli("function", "version", "delete", function["id"], "1",
         json_output=False)
     assert cli("function", "version", "list", function["id"]) == []
+
+
+def _function(cli, runtime, tmp_path, text="def main(**kwargs):\n"
+              "    return 'ok'\n"):
+    package = tmp_path / "f.zip"
+    package.write_bytes(api_client.make_zip({"main.py": text}))
+    return cli("function", "create", "--runtime", runtime["id"],
+               "--entry", "main.main", "--package", str(package))
+
+
+def test_scale_worker_and_pool_commands(cli, cli_runtime, tmp_path):
+    function = _function(cli, cli_runtime, tmp_path)
+    cli("function", "execution", "create", "--function", function["id"])
+    workers = cli("function", "worker", "list", function["id"])
+    assert len(workers) == 1
+
+    cli("function", "scaleup", function["id"], "--count", "1",
+        json_output=False)
+    assert len(cli("function", "worker", "list", function["id"])) == 2
+    cli("function", "scaledown", function["id"], "--count", "1",
+        json_output=False)
+    assert len(cli("function", "worker", "list", function["id"])) == 1
+    pool = cli("runtime", "pool", "show", cli_runtime["id"])
+    assert pool["capacity"]["total"] >= pool["capacity"]["available"] >= 0
+
+    cli("function", "detach", function["id"], json_output=False)
+    assert cli("function", "worker", "list", function["id"]) == []
+    cli("function", "version", "create", function["id"])
+    cli("function", "version", "detach", function["id"], "1",
+        json_output=False)
+
+
+def test_job_and_webhook_commands(cli, cli_runtime, tmp_path):
+    function = _function(cli, cli_runtime, tmp_path)
+
+    job = cli("job", "create", "--function", function["id"], "--name",
+              "nightly", "--pattern", "0 3 * * *", "--function-input",
+              '{"a": 1}')
+    assert job["status"] == "running" and job["pattern"] == "0 3 * * *"
+    assert cli("job", "show", job["id"])["name"] == "nightly"
+    assert job["id"] in [j["Id"] for j in cli("job", "list")]
+    paused = cli("job", "update", job["id"], "--status", "paused")
+    assert paused["status"] == "paused"
+    cli("job", "delete", job["id"], json_output=False)
+
+    webhook = cli("webhook", "create", "--function", function["id"],
+                  "--description", "hook")
+    assert webhook["webhook_url"].endswith(
+        "/v1/webhooks/%s/invoke" % webhook["id"])
+    assert cli("webhook", "show", webhook["id"])["description"] == "hook"
+    assert webhook["id"] in [w["Id"] for w in cli("webhook", "list")]
+    updated = cli("webhook", "update", webhook["id"], "--description", "h2")
+    assert updated["description"] == "h2"
+    cli("webhook", "delete", webhook["id"], json_output=False)
