@@ -252,3 +252,24 @@ def test_webhook_invoked_without_a_token_runs_as_the_owner(callers, owned,
     assert output["user"] == keystone.users["user-a"].user_id
     assert callers["other"].request(
         "GET", "/v1/executions/%s" % execution_id).status_code == 404
+
+
+def test_job_created_by_a_member_runs_as_that_member(callers, owned,
+                                                    auth_server, keystone):
+    from tests.functional import test_jobs
+    owner = callers["owner"]
+    api = api_client.Api(owner.url)
+    api.http = owner.http
+    job = test_jobs.create_job(api, function_id=owned["function"]["id"],
+                               first_execution_time=test_jobs.in_a_while())
+
+    test_jobs.make_due(auth_server, job["id"])
+    test_jobs.wait_done(api, job["id"])
+
+    runs = test_jobs.runs(api, job["id"])
+    assert len(runs) == 1
+    execution = api.wait_execution(runs[0]["id"])
+    assert execution["status"] == "success", execution
+    output = json.loads(execution["result"])["output"]
+    assert output["project"] == keystone.projects["project-a"]
+    assert output["user"] == keystone.users["user-a"].user_id

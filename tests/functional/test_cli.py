@@ -12,7 +12,8 @@
 """Upstream's command-line client drives the service unchanged.
 
 ``openstack`` (python-openstackclient with python-qinlingclient) runs
-against the all-in-one server with ``--os-auth-type none``.
+against the all-in-one server with ``--os-auth-type none``, and against
+the one with Keystone auth through the real Keystone's catalog.
 """
 
 import json
@@ -20,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -33,13 +35,31 @@ pytestmark = pytest.mark.skipif(
            "(pip install -r test-requirements.txt)")
 
 
-@pytest.fixture(scope="module")
-def cli(server, tmp_path_factory):
+def _auth_args(request):
+    """How the client reaches the service: no auth, or through Keystone's
+    catalog as the admin (who may also manage runtimes and scale)."""
+    if request.param == "noauth":
+        server = request.getfixturevalue("server")
+        return ["--os-auth-type", "none", "--os-endpoint", server.url]
+    keystone = request.getfixturevalue("keystone")
+    request.getfixturevalue("auth_server")
+    admin = keystone.admin
+    return ["--os-auth-url", keystone.auth_url,
+            "--os-identity-api-version", "3",
+            "--os-username", admin.username,
+            "--os-password", admin.password,
+            "--os-project-name", admin.project_name,
+            "--os-user-domain-name", admin.user_domain_name,
+            "--os-project-domain-name", admin.project_domain_name]
+
+
+@pytest.fixture(scope="module", params=["noauth", "keystone"])
+def cli(request, tmp_path_factory):
     home = tmp_path_factory.mktemp("cli-home")
+    auth_args = _auth_args(request)
 
     def run(*args, json_output=True, expect_ok=True):
-        cmd = [OPENSTACK, "--os-auth-type", "none", "--os-endpoint",
-               server.url] + list(args)
+        cmd = [OPENSTACK] + auth_args + list(args)
         if json_output:
             cmd += ["-f", "json"]
         proc = subprocess.run(cmd, capture_output=True, text=True,
@@ -55,10 +75,15 @@ def cli(server, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cli_runtime(cli, api):
+def cli_runtime(cli):
     runtime = cli("runtime", "create", "--name", "cli-python",
                   "openstackqinling/python3-runtime:0.0.2")
-    assert api.wait_runtime(runtime["id"])["status"] == "available"
+    deadline = time.monotonic() + 60
+    while runtime["status"] == "creating":
+        assert time.monotonic() < deadline, runtime
+        time.sleep(0.5)
+        runtime = cli("runtime", "show", runtime["id"])
+    assert runtime["status"] == "available", runtime
     return runtime
 
 

@@ -241,3 +241,35 @@ def test_bad_list_arguments_are_400(api):
         resp = api.get("/v1/executions", params=params)
         assert resp.status_code == 400, (params, resp.text)
         assert message in resp.json()["faultstring"]
+
+
+def test_duplicate_alias_name_is_refused(api, runtime):
+    function = api.create_function(runtime["id"], _returning("a"))
+    name = "dup-%s" % function["id"][:8]
+    body = {"name": name, "function_id": function["id"]}
+    assert api.post("/v1/aliases", json=body).status_code == 201
+
+    again = api.post("/v1/aliases", json=body)
+
+    assert again.status_code == 400
+    assert "Duplicate entry for function_aliases" in \
+        again.json()["faultstring"]
+    names = [a["name"] for a in
+             api.get("/v1/aliases").json()["function_aliases"]]
+    assert names.count(name) == 1
+
+
+def test_more_than_ten_versions_are_refused(api, runtime):
+    function = api.create_function(runtime["id"], _returning(0))
+    path = "/v1/functions/%s/versions" % function["id"]
+    for number in range(1, 11):
+        _update(api, function["id"], package=_returning(number))
+        assert api.post(path, json={}).status_code == 201
+    _update(api, function["id"], package=_returning(11))
+
+    resp = api.post(path, json={})
+
+    assert resp.status_code == 403
+    assert resp.json()["faultstring"] == \
+        "Can not exceed maximum number(10) of versions"
+    assert len(api.get(path).json()["function_versions"]) == 10
