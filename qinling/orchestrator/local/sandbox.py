@@ -156,11 +156,13 @@ def bwrap_argv(bwrap, command, network, tmp_size, packages=None,
              "--cap-drop", "ALL", "--uid", str(SANDBOX_UID),
              "--gid", str(SANDBOX_GID), "--hostname", HOSTNAME]
     argv += _system_mounts(exists, islink, readlink)
-    for path in extra_ro:
-        argv += ["--ro-bind", path, path]
     argv += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",
              "--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger",
              "--dev", "/dev", "--size", str(tmp_size), "--tmpfs", "/tmp"]
+    # After the private /tmp, so an interpreter installed under /tmp (a
+    # virtualenv in a temporary checkout) stays visible.
+    for path in extra_ro:
+        argv += ["--ro-bind", path, path]
     if packages:
         argv += ["--ro-bind", packages, PACKAGES_DIR]
     for fd, path in data_files:

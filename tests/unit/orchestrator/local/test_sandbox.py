@@ -224,3 +224,13 @@ def test_a_sandboxed_command_sees_no_host_environment_or_files(
                         "PYTHONDONTWRITEBYTECODE"}
     assert (uid, sees_host_dir, packages) == (sandbox.SANDBOX_UID, False,
                                               [])
+
+
+def test_an_interpreter_under_tmp_is_bound_after_the_private_tmp():
+    argv = sandbox.bwrap_argv("bwrap", ["python3"], "none", 1024,
+                              extra_ro=("/tmp/checkout/.venv",))
+
+    tmpfs = argv.index("--tmpfs")
+    bind = argv.index("/tmp/checkout/.venv")
+    assert argv[tmpfs + 1] == "/tmp" and bind > tmpfs
+    assert argv[bind - 1] == "--ro-bind"
