@@ -97,6 +97,9 @@ class _MessagingCaller:
     def cast(self, ctx, method, **kwargs):
         self._client.cast(ctx, method, **kwargs)
 
+    def shutdown(self):
+        """Nothing runs here: the engine serves the casts."""
+
 
 class _LocalCaller:
     """Hands calls to an engine endpoint living in this process.
@@ -141,6 +144,10 @@ class EngineClient:
     def in_process(cls, endpoint):
         return cls(_LocalCaller(endpoint))
 
+    def close(self):
+        """Wait for the casts this process still runs (in-process only)."""
+        self._caller.shutdown()
+
     def create_runtime(self, ctx, runtime_id):
         self._caller.cast(ctx, "create_runtime", runtime_id=runtime_id)
 
@@ -151,14 +158,19 @@ class EngineClient:
         """Run an execution; wait for it when ``sync``.
 
         :param timeout: seconds to wait for a sync execution's answer.
+        :returns: for a sync execution this call ended, the columns the
+            engine wrote (``status``, ``result``, ``logs``, ``cpu_time``,
+            ``memory_peak``, ``updated_at`` as ISO 8601 text); None
+            otherwise (a cast; an execution that had already ended; an
+            engine that does not say).
         :raises oslo_messaging.MessagingTimeout: no answer in time.
         """
         if sync:
-            self._caller.call(ctx, "create_execution", timeout=timeout,
-                              execution_id=execution_id)
-        else:
-            self._caller.cast(ctx, "create_execution",
-                              execution_id=execution_id)
+            return self._caller.call(ctx, "create_execution",
+                                     timeout=timeout,
+                                     execution_id=execution_id)
+        self._caller.cast(ctx, "create_execution", execution_id=execution_id)
+        return None
 
     def update_runtime(self, ctx, runtime_id, image, pre_image):
         self._caller.cast(ctx, "update_runtime", runtime_id=runtime_id,

@@ -20,7 +20,10 @@ also serves that message bus, so separate ``qinling-api`` processes can use
 it.
 """
 
+import logging as logging_std
+import os
 import signal
+import sys
 import threading
 
 from cheroot import wsgi
@@ -74,4 +77,18 @@ def main():
         for task in tasks:
             task.stop()
         engine.stop()
+        client.close()
         LOG.info("Qinling server stopped")
+    _exit_at_once()
+
+
+def _exit_at_once():
+    """Exit now that everything stopped cleanly.
+
+    The interpreter's own exit would first tear down every module and
+    object of the process, which takes seconds and does nothing useful.
+    """
+    logging_std.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -17,7 +17,10 @@ own bookkeeping uses the unscoped functions named ``*_by_engine``. No
 business rules live here.
 """
 
+import contextvars
 import dataclasses
+import functools
+import sys
 import threading
 import typing
 
@@ -26,6 +29,7 @@ from oslo_db.sqlalchemy import enginefacade
 from oslo_db.sqlalchemy import utils as db_utils
 from oslo_utils import timeutils
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from qinling import exceptions
 from qinling import states
@@ -34,6 +38,29 @@ from qinling.db.sqlalchemy import models
 _TXN = enginefacade.transaction_context()
 _CONFIGURED = threading.Lock()
 _configured = False
+#: set while a writer transaction starts (see _sqlite_begin).
+_WRITING = contextvars.ContextVar("qinling_db_writing", default=False)
+
+
+def _writer(func):
+    """``@_TXN.writer``, whose SQLite transaction takes the write lock as
+    it begins.
+
+    A SQLite (WAL) transaction that read first and writes later fails at
+    once with "database is locked" if another writer committed in
+    between; one that begins IMMEDIATE waits for the lock instead (up to
+    the busy timeout), as one that writes first does.
+    """
+    transactional = _TXN.writer(func)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        token = _WRITING.set(True)
+        try:
+            return transactional(*args, **kwargs)
+        finally:
+            _WRITING.reset(token)
+    return wrapper
 
 
 def configure(conf):
@@ -42,12 +69,27 @@ def configure(conf):
     with _CONFIGURED:
         if _configured:
             return
-        _TXN.configure(**dict(conf.database.items()))
+        _TXN.configure(**dict(conf.database.items(),
+                              thread_checkin=_green_threads()))
         engine = _TXN.writer.get_engine()
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
+            _replace_listeners(engine, "begin", _sqlite_begin)
             _pool_sqlite(engine)
         _configured = True
+
+
+def _green_threads():
+    """Whether eventlet monkey-patched this process's threads.
+
+    oslo.db then yields (``time.sleep(0)``) each time a connection goes
+    back to the pool, so other green threads get to run. With native
+    threads that yield only hands the GIL away: taking it back waits for
+    the running thread's switch interval (5 ms), several times per
+    request, so it stays off.
+    """
+    patcher = sys.modules.get("eventlet.patcher")
+    return patcher is not None and patcher.is_monkey_patched("thread")
 
 
 def _pool_sqlite(engine):
@@ -72,6 +114,22 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _replace_listeners(engine, event, listener):
+    for old in list(getattr(engine.dispatch, event)):
+        sa.event.remove(engine, event, old)
+    sa.event.listen(engine, event, listener)
+
+
+def _sqlite_begin(conn):
+    """oslo.db's BEGIN for SQLite (pysqlite's own is off), IMMEDIATE for a
+    writer (see :func:`_writer`)."""
+    if "in_transaction" not in conn.info:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _WRITING.get()
+                             else "BEGIN")
+        # oslo.db's marker, which its commit and rollback listeners clear.
+        conn.info["in_transaction"] = True
 
 
 def get_engine():
@@ -185,7 +243,7 @@ def _create(session, ctx, model, values):
 
 # Runtimes
 
-@_TXN.writer
+@_writer
 def runtime_create(ctx, values):
     return _create(ctx.session, ctx, models.Runtime, values)
 
@@ -211,7 +269,7 @@ def runtime_list_by_engine(ctx):
         models.Runtime.created_at).all()
 
 
-@_TXN.writer
+@_writer
 def runtime_update_by_engine(ctx, id, values, expected_status=None):
     """Update a runtime; with ``expected_status``, only from that status.
 
@@ -224,13 +282,13 @@ def runtime_update_by_engine(ctx, id, values, expected_status=None):
     return query.update(values, synchronize_session=False) == 1
 
 
-@_TXN.writer
+@_writer
 def runtime_delete_by_engine(ctx, id):
     ctx.session.query(models.Runtime).filter_by(id=id).delete(
         synchronize_session=False)
 
 
-@_TXN.writer
+@_writer
 def runtime_mark_deleting(ctx, id):
     """Mark a runtime of the caller's project as deleting.
 
@@ -251,7 +309,7 @@ def runtime_mark_deleting(ctx, id):
 
 # Functions
 
-@_TXN.writer
+@_writer
 def function_create(ctx, values):
     return _create(ctx.session, ctx, models.Function, values)
 
@@ -271,7 +329,7 @@ def function_list(ctx, list_query=None):
     return _list(ctx.session, ctx, models.Function, list_query)
 
 
-@_TXN.writer
+@_writer
 def function_update(ctx, id, values, check=None):
     """Update a function of the caller's project and return it.
 
@@ -311,7 +369,7 @@ def function_usage(session, function_id, version=None):
         ("function alias(es)", aliases)) if query.first() is not None]
 
 
-@_TXN.writer
+@_writer
 def function_delete(ctx, id, check=None):
     """Delete a function of the caller's project and its versions.
 
@@ -346,7 +404,7 @@ def _version_query(session, ctx, function_id, owner_only=False):
     return _scope(query, models.FunctionVersion, ctx)
 
 
-@_TXN.writer
+@_writer
 def version_create(ctx, function_id, values, check=None):
     """Snapshot a function as its next version, atomically.
 
@@ -402,7 +460,7 @@ def version_list(ctx, function_id, list_query=None):
                  base=base)
 
 
-@_TXN.writer
+@_writer
 def version_delete(ctx, function_id, number, check=None):
     version = _version(ctx.session, ctx, function_id, number,
                        owner_only=True)
@@ -414,7 +472,7 @@ def version_delete(ctx, function_id, number, check=None):
 
 # Function aliases
 
-@_TXN.writer
+@_writer
 def alias_create(ctx, values):
     return _create(ctx.session, ctx, models.FunctionAlias, values)
 
@@ -437,7 +495,7 @@ def alias_list(ctx, list_query=None):
     return _list(ctx.session, ctx, models.FunctionAlias, list_query)
 
 
-@_TXN.writer
+@_writer
 def alias_update(ctx, name, values):
     alias = _alias(ctx.session, ctx, name)
     alias.update(values)
@@ -445,7 +503,7 @@ def alias_update(ctx, name, values):
     return alias
 
 
-@_TXN.writer
+@_writer
 def alias_delete(ctx, name, check=None):
     alias = _alias(ctx.session, ctx, name)
     if check is not None:
@@ -470,7 +528,7 @@ def alias_usage(session, project_id, name):
 
 # Jobs
 
-@_TXN.writer
+@_writer
 def job_create(ctx, values):
     return _create(ctx.session, ctx, models.Job, values)
 
@@ -485,7 +543,7 @@ def job_list(ctx, list_query=None):
     return _list(ctx.session, ctx, models.Job, list_query)
 
 
-@_TXN.writer
+@_writer
 def job_update(ctx, id, values):
     job = _get(ctx.session, ctx, models.Job, id)
     job.update(values)
@@ -493,7 +551,7 @@ def job_update(ctx, id, values):
     return job
 
 
-@_TXN.writer
+@_writer
 def job_delete(ctx, id):
     ctx.session.delete(_get(ctx.session, ctx, models.Job, id))
 
@@ -507,7 +565,7 @@ def jobs_due_by_engine(ctx, before, limit=100):
         models.Job.next_execution_time).limit(limit).all()
 
 
-@_TXN.writer
+@_writer
 def job_compare_and_swap_by_engine(ctx, id, expected, values):
     """Update a job only if its columns still hold ``expected``.
 
@@ -523,7 +581,7 @@ def job_compare_and_swap_by_engine(ctx, id, expected, values):
 
 # Webhooks
 
-@_TXN.writer
+@_writer
 def webhook_create(ctx, values):
     return _create(ctx.session, ctx, models.Webhook, values)
 
@@ -543,7 +601,7 @@ def webhook_list(ctx, list_query=None):
     return _list(ctx.session, ctx, models.Webhook, list_query)
 
 
-@_TXN.writer
+@_writer
 def webhook_update(ctx, id, values):
     webhook = _get(ctx.session, ctx, models.Webhook, id)
     webhook.update(values)
@@ -551,30 +609,93 @@ def webhook_update(ctx, id, values):
     return webhook
 
 
-@_TXN.writer
+@_writer
 def webhook_delete(ctx, id):
     ctx.session.delete(_get(ctx.session, ctx, models.Webhook, id))
 
 
 # Executions
 
-@_TXN.writer
+def _count_execution(session, function_id, version):
+    """Count one more execution on a function (version 0) or a version."""
+    if version:
+        query = session.query(models.FunctionVersion).filter_by(
+            function_id=function_id, version_number=version)
+        model = models.FunctionVersion
+    else:
+        query = session.query(models.Function).filter_by(id=function_id)
+        model = models.Function
+    query.update({"count": model.count + 1, "updated_at": timeutils.utcnow()},
+                 synchronize_session=False)
+
+
+@_writer
 def execution_create(ctx, values):
     """Insert an execution and count it on its function (or version),
     atomically."""
     execution = _create(ctx.session, ctx, models.Execution, values)
-    if values.get("function_version"):
-        query = ctx.session.query(models.FunctionVersion).filter_by(
-            function_id=values["function_id"],
-            version_number=values["function_version"])
-        model = models.FunctionVersion
-    else:
-        query = ctx.session.query(models.Function).filter_by(
-            id=values["function_id"])
-        model = models.Function
-    query.update({"count": model.count + 1, "updated_at": timeutils.utcnow()},
-                 synchronize_session=False)
+    _count_execution(ctx.session, values["function_id"],
+                     values.get("function_version"))
     return execution
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecutionTarget:
+    """What an execution runs, as resolved when it was created."""
+
+    function: models.Function
+    #: the function version row; None for the function itself.
+    version: typing.Optional[models.FunctionVersion]
+    runtime: models.Runtime
+
+    @property
+    def timeout(self):
+        return (self.version or self.function).timeout
+
+
+@_writer
+def execution_create_resolved(ctx, values, check=None):
+    """Resolve what an execution runs, insert it and count it, atomically.
+
+    One transaction instead of a read per row: the alias (if
+    ``values["function_alias"]`` is set, resolved now, so repointing it
+    later does not change this execution), the function, the version and
+    the runtime are read as ``ctx`` may see them (as :func:`alias_get`,
+    :func:`function_get`, :func:`version_get` and :func:`runtime_get`
+    do, in that order).
+
+    :param values: the execution's columns; ``function_id`` and
+        ``function_version`` are taken from the alias when it is given.
+    :param check: called with the :class:`ExecutionTarget` before the
+        insert; it may raise to refuse the execution (nothing is written).
+    :returns: (the execution row, its ExecutionTarget).
+    :raises DBEntityNotFoundError: the alias, function, version or
+        runtime is not visible to ``ctx``.
+    :raises InputException: neither an alias nor a function is named.
+    """
+    session = ctx.session
+    values = dict(values)
+    if values.get("function_alias"):
+        alias = _alias(session, ctx, values["function_alias"])
+        values["function_id"] = alias.function_id
+        values["function_version"] = alias.function_version
+    if not values.get("function_id"):
+        raise exceptions.InputException(
+            "Either function_alias or function_id must be provided.")
+    values["function_version"] = values.get("function_version") or 0
+    function = _get(session, ctx, models.Function, values["function_id"])
+    version = None
+    if values["function_version"]:
+        version = _version(session, ctx, function.id,
+                           values["function_version"])
+    target = ExecutionTarget(
+        function=function, version=version,
+        runtime=_get(session, ctx, models.Runtime, function.runtime_id))
+    if check is not None:
+        check(target)
+    execution = _create(session, ctx, models.Execution, values)
+    _count_execution(session, function.id, values["function_version"])
+    return execution, target
 
 
 @_TXN.reader
@@ -582,33 +703,76 @@ def execution_get(ctx, id):
     return _get(ctx.session, ctx, models.Execution, id)
 
 
+@dataclasses.dataclass(frozen=True)
+class ExecutionToRun:
+    """An execution and the function (version) it runs, read together."""
+
+    execution: models.Execution
+    #: None when ``missing`` is set.
+    function: typing.Optional[models.Function]
+    #: the version row; None for the function itself.
+    version: typing.Optional[models.FunctionVersion]
+    #: the DBEntityNotFoundError of a function or version deleted since
+    #: the execution was created, or None.
+    missing: typing.Optional[exceptions.DBEntityNotFoundError] = None
+
+
+@_TXN.reader
+def execution_to_run_by_engine(ctx, id):
+    """An execution of ``ctx``'s project and what it runs, in one read.
+
+    The function and version are read unscoped, as
+    :func:`function_get_by_engine` and :func:`version_get_by_engine` do.
+
+    :returns: an :class:`ExecutionToRun`.
+    :raises DBEntityNotFoundError: no such execution in the project.
+    """
+    execution = _get(ctx.session, ctx, models.Execution, id)
+    try:
+        function = _get(ctx.session, None, models.Function,
+                        execution.function_id)
+        version = None
+        if execution.function_version:
+            version = _version(ctx.session, None, function.id,
+                               execution.function_version)
+    except exceptions.DBEntityNotFoundError as e:
+        return ExecutionToRun(execution, None, None, missing=e)
+    return ExecutionToRun(execution, function, version)
+
+
 @_TXN.reader
 def execution_list(ctx, list_query=None):
-    return _list(ctx.session, ctx, models.Execution, list_query)
+    """Executions without their logs, which a list never shows (reading
+    ``logs`` of a listed row raises DetachedInstanceError)."""
+    base = ctx.session.query(models.Execution).options(
+        orm.defer(models.Execution.logs))
+    return _list(ctx.session, ctx, models.Execution, list_query, base=base)
 
 
-@_TXN.writer
+@_writer
 def execution_delete(ctx, id):
     ctx.session.delete(_get(ctx.session, ctx, models.Execution, id))
 
 
-@_TXN.writer
+@_writer
 def execution_finish_by_engine(ctx, id, status, result, logs, cpu_time=None,
                                memory_peak=None):
     """Write an execution's final status once; a second write is refused.
 
-    :returns: True if this call ended the execution, False if it had
-        already ended (or was deleted).
+    :returns: the columns this call wrote (``status``, ``result``,
+        ``logs``, ``cpu_time``, ``memory_peak``, ``updated_at``), so that
+        a caller waiting for the execution needs not read it again; None
+        if it had already ended (or was deleted).
     """
     states.check_transition(states.EXECUTION_TRANSITIONS, states.RUNNING,
                             status)
+    values = {"status": status, "result": result, "logs": logs,
+              "cpu_time": cpu_time, "memory_peak": memory_peak,
+              "updated_at": timeutils.utcnow()}
     count = ctx.session.query(models.Execution).filter_by(
         id=id, status=states.RUNNING).update(
-        {"status": status, "result": result, "logs": logs,
-         "cpu_time": cpu_time, "memory_peak": memory_peak,
-         "updated_at": timeutils.utcnow()},
-        synchronize_session=False)
-    return count == 1
+        values, synchronize_session=False)
+    return values if count == 1 else None
 
 
 @_TXN.reader

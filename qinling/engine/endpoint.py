@@ -106,7 +106,15 @@ class EngineEndpoint:
 
     @messaging.expected_exceptions(exceptions.QinlingException)
     def create_execution(self, ctx, execution_id):
-        self._runner.run(ctx, execution_id)
+        """Run an execution.
+
+        :returns: the final columns if this call ended it (see
+            ``EngineClient.create_execution``), else None.
+        """
+        final = self._runner.run(ctx, execution_id)
+        if final is None:
+            return None
+        return dict(final, updated_at=final["updated_at"].isoformat())
 
     def delete_function(self, ctx, function_id, function_version=0):
         """Release every worker of a function version (delete, detach)."""

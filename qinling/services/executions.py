@@ -14,6 +14,7 @@
 Shared by the API, and later by the job scheduler and webhooks.
 """
 
+import datetime
 import json
 
 from oslo_log import log as logging
@@ -27,6 +28,8 @@ from qinling.db import api as db_api
 LOG = logging.getLogger(__name__)
 
 RAW_INPUT_KEY = "__function_input"
+#: the columns the engine writes when an execution ends (and updated_at).
+FINAL_COLUMNS = ("status", "result", "logs", "cpu_time", "memory_peak")
 
 
 def parse_input(raw):
@@ -61,60 +64,62 @@ def render_input(stored):
     return json.dumps(stored)
 
 
+def finished(execution, final):
+    """The row of an execution the engine just ended, without reading it.
+
+    :param execution: the row as created (detached from its session).
+    :param final: what the engine wrote when it ended the execution (see
+        ``EngineClient.create_execution``).
+    :returns: ``execution``, holding the final columns.
+    """
+    for key in FINAL_COLUMNS:
+        setattr(execution, key, final.get(key))
+    updated_at = final.get("updated_at")
+    if isinstance(updated_at, str):
+        updated_at = datetime.datetime.fromisoformat(updated_at)
+    execution.updated_at = updated_at
+    return execution
+
+
 class ExecutionService:
 
     def __init__(self, conf, engine):
         self._conf = conf
         self._engine = engine
 
-    def _target(self, ctx, params):
-        """Resolve the function version an execution runs, at this moment.
-
-        An alias is resolved now, so repointing it later does not change
-        executions already made.
-        """
-        alias_name = params.get("function_alias")
-        if alias_name:
-            alias = db_api.alias_get(ctx, alias_name)
-            function_id, version = alias.function_id, alias.function_version
-        else:
-            function_id = params.get("function_id")
-            version = params.get("function_version") or 0
-        if not function_id:
-            raise exceptions.InputException(
-                "Either function_alias or function_id must be provided.")
-        function = db_api.function_get(ctx, function_id)
-        timeout = function.timeout
-        if version:
-            timeout = db_api.version_get(ctx, function_id, version).timeout
-        runtime = db_api.runtime_get(ctx, function.runtime_id)
-        if runtime.status != states.AVAILABLE:
+    @staticmethod
+    def _check_target(target):
+        if target.runtime.status != states.AVAILABLE:
             raise exceptions.RuntimeNotAvailableException(
-                "Runtime %s is not available." % runtime.id)
-        return function, version, timeout
+                "Runtime %s is not available." % target.runtime.id)
 
     def create(self, ctx, params):
         """Create an execution and run it; wait for it if it is sync.
+
+        The target is resolved, checked and recorded in one transaction;
+        an alias is resolved now, so repointing it later does not change
+        executions already made.
 
         :param params: function_id and function_version, or
             function_alias; sync, input, description.
         :returns: the execution row; final for a sync execution.
         """
-        function, version, timeout = self._target(ctx, params)
         sync = params.get("sync")
         sync = True if sync is None else sync
-        execution = db_api.execution_create(ctx, {
-            "function_id": function.id,
-            "function_version": version,
+        execution, target = db_api.execution_create_resolved(ctx, {
+            "function_id": params.get("function_id"),
+            "function_version": params.get("function_version") or 0,
             "function_alias": params.get("function_alias"),
             "description": params.get("description"),
             "sync": sync,
             "input": parse_input(params.get("input")),
             "status": states.RUNNING,
-        })
-        timeout += self._conf.engine.rpc_timeout_margin
+        }, check=self._check_target)
+        timeout = target.timeout + self._conf.engine.rpc_timeout_margin
+        final = None
         try:
-            self._engine.create_execution(ctx, execution.id, sync, timeout)
+            final = self._engine.create_execution(ctx, execution.id, sync,
+                                                  timeout)
         except messaging.MessagingTimeout:
             self._fail(execution.id, "The engine did not answer within %d "
                        "seconds." % timeout)
@@ -122,9 +127,11 @@ class ExecutionService:
             LOG.error("Cannot hand execution %s to the engine: %s",
                       execution.id, e)
             self._fail(execution.id, "The engine cannot be reached.")
-        if sync:
-            return db_api.execution_get(ctx, execution.id)
-        return execution
+        if not sync:
+            return execution
+        if final:
+            return finished(execution, final)
+        return db_api.execution_get(ctx, execution.id)
 
     @staticmethod
     def _fail(execution_id, message):

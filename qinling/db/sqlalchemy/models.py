@@ -75,7 +75,8 @@ class Execution(Base):
     __table_args__ = (
         sa.Index("executions_project_id_created_at_idx", "project_id",
                  "created_at"),
-        sa.Index("executions_function_id_idx", "function_id"),
+        sa.Index("executions_function_id_created_at_idx", "function_id",
+                 "created_at", "id"),
         sa.Index("executions_status_idx", "status"),
         Base.__table_args__,
     )

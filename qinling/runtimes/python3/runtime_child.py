@@ -15,7 +15,7 @@ Standard library only, nothing from ``qinling`` (see server.py). Forked
 from the server, the child enters its cgroup slot, lowers its rlimits,
 closes every descriptor it inherited, redirects stdout and stderr to a
 private log file, runs the user's function with upstream's input semantics
-and writes ``{"success", "output"}`` to a pipe, then exits.
+and writes ``{"success", "output", "usage"}`` to a pipe, then exits.
 """
 
 import contextlib
@@ -172,6 +172,16 @@ def _close_inherited(keep):
     os.closerange(keep + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
+def own_usage():
+    """CPU seconds and peak memory bytes of this process and its reaped
+    children, as ``wait4`` would tell the parent."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"cpu_time": (me.ru_utime + me.ru_stime + kids.ru_utime
+                         + kids.ru_stime),
+            "memory_peak": max(me.ru_maxrss, kids.ru_maxrss) * 1024}
+
+
 def child_main(write_fd, params, func_dir, exec_dir, slot, rlimits):
     """The forked child: never returns."""
     status = 1
@@ -193,7 +203,10 @@ def child_main(write_fd, params, func_dir, exec_dir, slot, rlimits):
         success, output = _invoke(params, func_dir)
         with contextlib.suppress(OSError):  # user code may close fd 1
             _write_all(1, f"Finished execution: {execution_id}\n".encode())
-        message = json.dumps({"success": success, "output": output})
+        # The server answers as soon as this line arrives, without waiting
+        # for this process to exit: it reports its own usage.
+        message = json.dumps({"success": success, "output": output,
+                              "usage": own_usage()})
         _write_all(write_fd, message.encode() + b"\n")
         status = 0
     except BaseException:  # noqa: BLE001 - the child must reach os._exit

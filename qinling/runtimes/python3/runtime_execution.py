@@ -13,8 +13,11 @@
 
 Standard library only, nothing from ``qinling`` (see server.py). The server
 forks a child (runtime_child.py runs the function in it), waits for its
-result until the timeout, kills the child's process group, reaps it (its
-rusage gives ``cpu_time`` and ``memory_peak``) and empties its cgroup slot.
+result until the timeout and kills the child's process group. The child
+reports its usage (``cpu_time``, ``memory_peak``) with its result, so the
+answer does not wait for it to exit; reaping it and emptying its cgroup
+slot happen in the background. A child that ends without a result is
+reaped first, and its rusage gives the usage.
 """
 
 import json
@@ -118,7 +121,8 @@ def _open_pidfd(pid):
 
 
 def _wait_for_child(pid, read_fd, deadline):
-    """Read the child's result until it exits or the deadline passes.
+    """Read the child's result until its line is complete, the child exits
+    or the deadline passes.
 
     :returns: (bytes read, True if the deadline passed first).
     """
@@ -138,6 +142,8 @@ def _wait_for_child(pid, read_fd, deadline):
                 chunk = os.read(read_fd, 65536)
                 if chunk:
                     chunks.append(chunk)
+                    if b"\n" in chunk:
+                        return b"".join(chunks), False
                 else:
                     reading = False  # EOF; the child may still be running
                 continue
@@ -188,16 +194,18 @@ def _read_logs(log_path):
 
 
 def _parse_result(data, timed_out, stopping):
+    """:returns: (success, output, the usage the child reported or None)."""
     line = data.split(b"\n", 1)[0]
     if line:
         try:
             result = json.loads(line)
-            return bool(result["success"]), result["output"]
-        except (ValueError, KeyError, TypeError):
+            return (bool(result["success"]), result["output"],
+                    result.get("usage"))
+        except (ValueError, KeyError, TypeError, AttributeError):
             pass
     if timed_out:
-        return False, TIMEOUT_MESSAGE
-    return False, STOPPED_MESSAGE if stopping else RESOURCE_MESSAGE
+        return False, TIMEOUT_MESSAGE, None
+    return False, STOPPED_MESSAGE if stopping else RESOURCE_MESSAGE, None
 
 
 def _timed_out_waiting(start):
@@ -216,6 +224,22 @@ class Usage:
     @classmethod
     def of_rusage(cls, usage):
         return cls(usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
+
+    @classmethod
+    def of_report(cls, report, pid):
+        """What the child reported of itself, never below what /proc
+        (in clock ticks) already says of it.
+
+        :returns: a Usage, or None if the report is not one.
+        """
+        try:
+            cpu = float(report["cpu_time"])
+            peak = int(report["memory_peak"])
+        except (TypeError, KeyError, ValueError, OverflowError):
+            return None
+        seen = cls.of_proc(pid)
+        return cls(max(cpu, seen.cpu_time, 0.0),
+                   max(peak, seen.memory_peak, 0))
 
     @classmethod
     def of_proc(cls, pid):
@@ -281,23 +305,35 @@ def _release_slot(slot, slots, children, dying, on_dirty):
     """
     if dying is None and slots.release(slot, CLEAN_BUDGET):
         return
+    threading.Thread(target=_finish, args=(slot, slots, children, dying,
+                                           on_dirty), daemon=True).start()
 
-    def finish():
-        if dying is not None:
-            try:
-                os.wait4(dying, 0)
-            except ChildProcessError:
-                pass
-            children.discard(dying)
-        if not slots.release(slot, CLEAN_BUDGET_BACKGROUND):
-            on_dirty()
 
-    threading.Thread(target=finish, daemon=True).start()
+def _finish(slot, slots, children, dying, on_dirty):
+    """Reap a killed child and give its slot back (or call ``on_dirty`` if
+    the slot cannot be emptied)."""
+    if dying is not None:
+        _kill_group(dying)  # already done, unless the wait failed
+        try:
+            os.wait4(dying, 0)
+        except ChildProcessError:
+            pass
+        children.discard(dying)
+    if slot is None:
+        return
+    if not slots.release(slot, CLEAN_BUDGET) and not slots.release(
+            slot, CLEAN_BUDGET_BACKGROUND):
+        on_dirty()
 
 
 def run_execution(params, func_dir, children, slots, limits,
                   on_dirty=lambda: None):
     """Fork a child, run the function in it and collect the result.
+
+    The answer goes as soon as the child's result line arrives (and its
+    directory is removed): the child reports its own usage, and reaping it
+    and emptying its slot happen in the background. A child that ends without
+    a result (killed, timed out) is reaped first, for its usage.
 
     :param params: the validated /execute body.
     :param func_dir: the function's code directory.
@@ -315,7 +351,7 @@ def run_execution(params, func_dir, children, slots, limits,
     except queue.Empty:
         return _timed_out_waiting(start)
     exec_dir = tempfile.mkdtemp(prefix="qinling-exec-")
-    dying = None
+    pid, usage, dying = None, None, None
     try:
         pid, read_fd = _fork(params, func_dir, exec_dir, slot, limits,
                              children)
@@ -324,19 +360,29 @@ def run_execution(params, func_dir, children, slots, limits,
         finally:
             os.close(read_fd)
         # Kill leftovers in the group while the (possibly zombie) leader
-        # still holds the group id, then reap the leader.
+        # still holds the group id; it is reaped afterwards.
         _kill_group(pid)
-        usage = _reap(pid, REAP_GRACE)
+        success, output, report = _parse_result(data, timed_out,
+                                                children.stopping)
+        if report is not None:
+            usage = Usage.of_report(report, pid)
         if usage is None:
-            usage, dying = Usage.of_proc(pid), pid
-        else:
-            children.discard(pid)
+            usage = _reap(pid, REAP_GRACE)
+            if usage is None:
+                usage, dying = Usage.of_proc(pid), pid
+            else:
+                children.discard(pid)
+            pid = None
         duration = time.monotonic() - start
         logs = _read_logs(os.path.join(exec_dir, "output.log"))
     finally:
         shutil.rmtree(exec_dir, ignore_errors=True)
-        _release_slot(slot, slots, children, dying, on_dirty)
-    success, output = _parse_result(data, timed_out, children.stopping)
+        if pid is None:
+            _release_slot(slot, slots, children, dying, on_dirty)
+        else:
+            threading.Thread(target=_finish, args=(
+                slot, slots, children, pid, on_dirty),
+                daemon=True).start()
     return {"output": output, "duration": round(duration, 3),
             "logs": logs, "success": success,
             "cpu_time": round(usage.cpu_time, 3),

@@ -49,9 +49,7 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import warnings
-import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import runtime_execution  # noqa: E402 - a sibling of this script
@@ -62,6 +60,9 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 DOWNLOAD_TIMEOUT = 30
 #: Seconds between two looks for orphans to reap, as a sandbox's pid 1.
 REAP_INTERVAL = 0.2
+#: Seconds an idle server sleeps before it looks whether it should stop
+#: (requests wake it at once).
+SHUTDOWN_POLL_INTERVAL = 1.0
 
 # Python 3.12+ warns about fork() in a threaded process; the child here
 # only touches state it creates itself, so the warning is noise.
@@ -81,6 +82,7 @@ class BadRequest(Exception):
 
 def _safe_extract(zip_path, dest):
     """Unzip ``zip_path`` into ``dest``; no member may escape ``dest``."""
+    import zipfile  # only for downloads: an idle worker does without
     root = os.path.realpath(dest)
     with zipfile.ZipFile(zip_path) as archive:
         for member in archive.infolist():
@@ -124,6 +126,10 @@ class Packages:
         return func_dir
 
     def _download(self, url, token, func_dir):
+        # Only workers that download import these (an idle local worker
+        # stays smaller without them).
+        import urllib.request
+        import zipfile
         os.makedirs(self.root, exist_ok=True)
         tmp_dir = tempfile.mkdtemp(prefix=".download-", dir=self.root)
         try:
@@ -381,7 +387,7 @@ def main(argv=None):
     # reach, so that a forked child does not copy their pages.
     gc.freeze()
     try:
-        server.serve_forever(poll_interval=0.1)
+        server.serve_forever(poll_interval=SHUTDOWN_POLL_INTERVAL)
     finally:
         server.children.kill_all()
         server.server_close()
