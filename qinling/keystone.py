@@ -25,9 +25,11 @@ The service user is the ``password`` auth plugin configured in
 import threading
 import time
 
+from keystoneauth1 import access
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading
 from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import access as access_plugin
 from keystoneauth1.identity import v3
 from oslo_log import log as logging
 from oslo_utils import timeutils
@@ -70,10 +72,23 @@ class Keystone:
         verify = False if opts.insecure else (opts.cafile or True)
         return ks_session.Session(auth=auth, verify=verify)
 
-    def _user_session(self, ctx):
+    def user_session(self, ctx):
+        """A session acting with the caller's token, in its project."""
         auth = v3.Token(auth_url=self.auth_url, token=ctx.auth_token,
                         project_id=ctx.project_id)
         return self._session(auth)
+
+    def service_session(self):
+        """A session of the service user (``[keystone_authtoken]``)."""
+        return self._session(self._service_auth())
+
+    def token_session(self, token):
+        """A session acting with a token from :meth:`trust_token`, whose
+        catalog it uses; it never asks Keystone for another token."""
+        auth_ref = access.create(body=token["token_data"],
+                                 auth_token=token["token"])
+        return self._session(access_plugin.AccessInfoPlugin(
+            auth_ref, auth_url=token["auth_url"]))
 
     @property
     def auth_url(self):
@@ -86,8 +101,8 @@ class Keystone:
         :returns: the trust's id.
         :raises TrustFailed: Keystone refused.
         """
-        user_sess = self._user_session(ctx)
-        service_sess = self._session(self._service_auth())
+        user_sess = self.user_session(ctx)
+        service_sess = self.service_session()
         try:
             trustee_id = service_sess.get_user_id()
             body = {"trust": {
@@ -109,7 +124,7 @@ class Keystone:
     def delete_trust(self, ctx, trust_id):
         """Delete a trust, as its trustor (the caller)."""
         self._forget(trust_id)
-        sess = self._user_session(ctx)
+        sess = self.user_session(ctx)
         try:
             sess.delete("/OS-TRUST/trusts/%s" % trust_id,
                         endpoint_filter={"service_type": "identity",

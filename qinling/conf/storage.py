@@ -26,6 +26,25 @@ opts = [
     cfg.IntOpt(
         "max_package_size", default=50 * 1024 * 1024, min=1,
         help="Largest function package accepted, in bytes."),
+    cfg.StrOpt(
+        "swift_container", default="qinling-packages",
+        help="Container, in the service user's own Swift account, where "
+             "the swift provider keeps function packages."),
+    cfg.StrOpt(
+        "swift_interface", default="public",
+        choices=("public", "internal", "admin"),
+        help="Which object-store endpoint of the Keystone catalog the "
+             "service uses: for the swift provider and for functions whose "
+             "code is a Swift object."),
+    cfg.IntOpt(
+        "max_swift_object_size", default=51 * 1024 * 1024, min=1,
+        help="Largest Swift object accepted as a function's code, in "
+             "bytes (upstream's limit is 51 MiB)."),
+    cfg.StrOpt(
+        "package_cache_dir", default="$state_path/package-cache",
+        help="Directory where packages fetched from Swift are kept on "
+             "this host, so a package is downloaded once per version of "
+             "it."),
 ]
 
 

@@ -32,6 +32,7 @@ from qinling import states
 from qinling.db import api as db_api
 from qinling.engine import scaling
 from qinling.orchestrator import base as orchestrator_base
+from qinling.storage import swift_objects
 
 LOG = logging.getLogger(__name__)
 
@@ -49,15 +50,28 @@ class ExecutionRunner:
         self._load = load
         #: with auth on: trust-scoped tokens for the functions' owners.
         self._keystone = keystone
+        #: with auth on: functions whose code is a user's Swift object.
+        self._swift = (swift_objects.SwiftObjects(conf, keystone)
+                       if keystone is not None else None)
 
     def function_spec(self, function, version=None):
         """The worker-side description of a function or one version.
 
+        A Swift function's object is asked for its etag at every call
+        and fetched when that is new; the etag stands for the package's
+        md5, so a replaced object runs on fresh workers.
+
         :param version: a function version row; None for the function.
+        :raises StorageNotFoundException: the package or object is gone.
         """
         source = version or function
-        md5 = source.code["md5sum"]
         number = version.version_number if version else 0
+        if source.code.get("source") == "swift":
+            path, md5 = self._swift_package(function)
+        else:
+            md5 = source.code["md5sum"]
+            path = self._storage.local_path(function.project_id,
+                                            function.id, md5, number)
         return orchestrator_base.FunctionSpec(
             function_id=function.id,
             function_version=number,
@@ -67,10 +81,22 @@ class ExecutionRunner:
             timeout=source.timeout,
             cpu=source.cpu,
             memory_size=source.memory_size,
-            package_path=self._storage.local_path(
-                function.project_id, function.id, md5, number),
+            package_path=path,
             package_md5=md5,
         )
+
+    def _swift_package(self, function):
+        """``(path, etag)`` of a Swift function's object, fetched through
+        the function's trust."""
+        if self._swift is None or not function.trust_id:
+            raise exceptions.StorageProviderException(
+                "The function's code is a Swift object, which needs "
+                "Keystone auth ([pecan]auth_enable).")
+        info = function.code["swift"]
+        return self._swift.fetch(
+            self._keystone.trust_token(function.trust_id),
+            function.project_id, function.id, info["container"],
+            info["object"])
 
     def load_spec(self, ctx, function_id, version=0):
         """The FunctionSpec of a function (version 0) or one of its versions.
@@ -104,21 +130,25 @@ class ExecutionRunner:
                 self._orchestrator.scaleup_function(spec, 1)
 
     def run(self, ctx, execution_id):
-        """Run the execution ``execution_id`` if it is still running."""
+        """Run the execution ``execution_id`` if it is still running.
+
+        :returns: the columns written when this call ended the execution
+            (see ``db_api.execution_finish_by_engine``), else None.
+        """
         admin = qinling_context.admin_context()
         try:
-            execution = db_api.execution_get(
+            loaded = db_api.execution_to_run_by_engine(
                 qinling_context.Context(project_id=ctx.project_id),
                 execution_id)
         except exceptions.DBEntityNotFoundError:
             LOG.info("Execution %s was deleted before it ran", execution_id)
-            return
-        if execution.status != states.RUNNING:
-            return
+            return None
+        if loaded.execution.status != states.RUNNING:
+            return None
         start = time.monotonic()
         usage = {}
         try:
-            status, result, logs, usage = self._run(ctx, execution)
+            status, result, logs, usage = self._run(ctx, loaded)
         except exceptions.QinlingException as e:
             status, result, logs = states.ERROR, {"output": e.message}, ""
         except Exception:
@@ -126,18 +156,20 @@ class ExecutionRunner:
             status, result, logs = (
                 states.ERROR, {"output": "Function execution failed."}, "")
         result.setdefault("duration", round(time.monotonic() - start, 3))
-        if not db_api.execution_finish_by_engine(
-                admin, execution_id, status, result, logs,
-                cpu_time=usage.get("cpu_time"),
-                memory_peak=usage.get("memory_peak")):
+        final = db_api.execution_finish_by_engine(
+            admin, execution_id, status, result, logs,
+            cpu_time=usage.get("cpu_time"),
+            memory_peak=usage.get("memory_peak"))
+        if final is None:
             LOG.info("Execution %s had already ended", execution_id)
+        return final
 
-    def _run(self, ctx, execution):
-        function = db_api.function_get_by_engine(ctx, execution.function_id)
-        version = None
-        if execution.function_version:
-            version = db_api.version_get_by_engine(
-                ctx, function.id, execution.function_version)
+    def _run(self, ctx, loaded):
+        """:param loaded: the ExecutionToRun."""
+        if loaded.missing is not None:
+            raise loaded.missing
+        execution, function, version = (loaded.execution, loaded.function,
+                                        loaded.version)
         spec = self.function_spec(function, version)
         auth = None
         if self._keystone is not None and function.trust_id:

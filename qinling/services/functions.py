@@ -14,6 +14,11 @@
 Creating a function is three steps with an undo each: store the package,
 insert the row, nothing else; a failure at the second step deletes the
 stored package, so a refused request leaves nothing behind.
+
+A function's code is a package (kept by the storage provider) or, with
+auth on, an object in the user's own Swift account: checked with the
+caller's token at create and update, never copied or deleted here (see
+:mod:`qinling.storage.swift_objects`).
 """
 
 import json
@@ -25,6 +30,7 @@ from oslo_utils import uuidutils
 from qinling import exceptions
 from qinling import states
 from qinling.db import api as db_api
+from qinling.storage import swift_objects
 
 LOG = logging.getLogger(__name__)
 
@@ -107,6 +113,23 @@ class FunctionService:
         self._storage = storage
         #: with auth on, makes the trust executions run through.
         self._keystone = keystone
+        #: with auth on: functions whose code is a user's Swift object.
+        self._swift = (swift_objects.SwiftObjects(conf, keystone)
+                       if keystone is not None else None)
+
+    def _swift_code(self, ctx, info):
+        """The ``code`` of a function from the Swift object ``info``,
+        checked with the caller's token.
+
+        :raises InputException: auth is off, or the object cannot be used.
+        """
+        if self._swift is None:
+            # Only a user's token can reach the user's Swift account.
+            raise exceptions.InputException("Swift object not supported.")
+        info = {"container": str(info["container"]),
+                "object": str(info["object"])}
+        etag = self._swift.check(ctx, info["container"], info["object"])
+        return {"source": "swift", "swift": info, "etag": etag}
 
     def _validate(self, ctx, fields):
         unknown = sorted(set(fields) - CREATE_FIELDS)
@@ -115,7 +138,12 @@ class FunctionService:
                 "Unknown field(s): %s" % ", ".join(unknown))
         code = _parse_code(fields.get("code"))
         if code["source"] == "swift":
-            raise exceptions.InputException("Swift object not supported.")
+            info = code.get("swift")
+            if not isinstance(info, dict) or not (
+                    info.get("container") and info.get("object")):
+                raise exceptions.InputException(
+                    "Both container and object must be provided for swift "
+                    "type function.")
         if code["source"] == "image":
             raise exceptions.InputException(
                 "Image type functions need a container runtime, which the "
@@ -153,25 +181,34 @@ class FunctionService:
         :raises InputException: anything wrong with the request.
         """
         code, values = self._validate(ctx, fields)
-        if package is None:
+        function_id = uuidutils.generate_uuid()
+        md5 = None
+        if code["source"] == "swift":
+            if package is not None:
+                raise exceptions.InputException(
+                    "A swift type function takes no package: its code is "
+                    "the Swift object.")
+            code = self._swift_code(ctx, code["swift"])
+        elif package is None:
             raise exceptions.InputException(
                 "Package is required for a package type function: send the "
                 "zip file as the multipart field 'package'.")
-        function_id = uuidutils.generate_uuid()
-        md5 = self._storage.store(ctx.project_id, function_id, package,
-                                  code.get("md5sum"))
+        else:
+            md5 = self._storage.store(ctx.project_id, function_id, package,
+                                      code.get("md5sum"))
+            code = {"source": "package", "md5sum": md5}
         trust_id = None
         try:
             if self._keystone is not None:
                 trust_id = self._keystone.create_trust(ctx)
             return db_api.function_create(ctx, dict(
                 values, id=function_id, count=0, latest_version=0,
-                trust_id=trust_id,
-                code={"source": "package", "md5sum": md5}))
+                trust_id=trust_id, code=code))
         except Exception:
             if trust_id:
                 self._keystone.delete_trust(ctx, trust_id)
-            self._storage.delete(ctx.project_id, function_id, md5)
+            if md5:
+                self._storage.delete(ctx.project_id, function_id, md5)
             raise
 
     def get(self, ctx, function_id):
@@ -181,11 +218,19 @@ class FunctionService:
         return db_api.function_list(ctx, list_query)
 
     def download(self, ctx, function_id):
-        """Open the function's package.
+        """Open the function's package, or its Swift object with the
+        caller's token.
 
         :returns: (function row, readable binary file).
         """
         function = db_api.function_get(ctx, function_id)
+        if function.code.get("source") == "swift":
+            if self._swift is None:
+                raise exceptions.InputException(
+                    "Swift object not supported.")
+            info = function.code["swift"]
+            return function, self._swift.open(ctx, info["container"],
+                                              info["object"])
         if function.code.get("source") != "package":
             raise exceptions.MethodNotAllowedException(
                 "Download image function is not allowed.")
@@ -228,6 +273,8 @@ class FunctionService:
             if new_code["source"] != code.get("source"):
                 raise exceptions.InputException(
                     "The function code type can not be changed.")
+            if "swift" in new_code:
+                values["code"] = self._swift_update(ctx, code, new_code)
             if package is not None and new_code.get("md5sum") and \
                     new_code["md5sum"] == code.get("md5sum"):
                 raise exceptions.InputException(
@@ -235,6 +282,9 @@ class FunctionService:
             code = dict(code, **{k: v for k, v in new_code.items()
                                  if k == "md5sum"})
         new_md5 = None
+        if package is not None and code.get("source") != "package":
+            raise exceptions.InputException(
+                "Only a package type function takes a package.")
         if package is not None:
             new_md5 = self._storage.store(
                 function.project_id, function.id, package,
@@ -253,6 +303,20 @@ class FunctionService:
         if set(values) & {"code", "entry", "cpu", "memory_size"}:
             self._engine.delete_function(ctx, function.id)
         return updated
+
+    def _swift_update(self, ctx, code, new_code):
+        """The new ``code`` of a Swift function: the container and object
+        given, merged with the current ones, checked again."""
+        info = new_code["swift"]
+        if not isinstance(info, dict) or not (
+                info.get("container") or info.get("object")):
+            raise exceptions.InputException(
+                "Either container or object must be provided for swift "
+                "type function update.")
+        merged = dict(code["swift"])
+        merged.update({k: info[k] for k in ("container", "object")
+                       if info.get(k)})
+        return self._swift_code(ctx, merged)
 
     def _check_version(self, ctx, function_id, version):
         function = db_api.function_get(ctx, function_id)
@@ -292,8 +356,10 @@ class FunctionService:
                                  version.version_number)
             self._engine.delete_function(ctx, function.id,
                                          version.version_number)
-        self._storage.delete(function.project_id, function.id,
-                             function.code["md5sum"])
+        if function.code.get("source") == "package":
+            # A Swift function's object is the user's: it stays.
+            self._storage.delete(function.project_id, function.id,
+                                 function.code["md5sum"])
         self._engine.delete_function(ctx, function.id)
 
 

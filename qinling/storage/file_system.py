@@ -17,39 +17,16 @@ a temporary file, checked, and renamed into place, so a failed upload
 leaves no file behind.
 """
 
-import hashlib
 import os
 import shutil
-import tempfile
-import zipfile
 
 from oslo_log import log as logging
 
 from qinling import exceptions
 from qinling.storage import base
+from qinling.storage import package
 
 LOG = logging.getLogger(__name__)
-
-CHUNK = 64 * 1024
-
-
-def check_zip_members(path):
-    """Raise InputException unless ``path`` is a zip whose members stay
-    inside the directory it is unpacked into."""
-    if not zipfile.is_zipfile(path):
-        raise exceptions.InputException(
-            "Package is not a valid ZIP package.")
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-    except (zipfile.BadZipFile, OSError):
-        raise exceptions.InputException(
-            "Package is not a valid ZIP package.")
-    for name in names:
-        parts = name.replace("\\", "/").split("/")
-        if name.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
-            raise exceptions.InputException(
-                "Package member %r escapes the package directory." % name)
 
 
 class FileSystemStorage(base.PackageStorage):
@@ -68,38 +45,15 @@ class FileSystemStorage(base.PackageStorage):
 
     def store(self, project_id, function_id, data, md5sum=None):
         directory = self._dir(project_id)
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=".upload-")
+        tmp_path, actual = package.spool(package.file_chunks(data),
+                                         directory, self.max_size, md5sum)
         try:
-            actual = self._copy(data, fd)
-            if md5sum and md5sum != actual:
-                raise exceptions.InputException("Package md5 mismatch.")
-            check_zip_members(tmp_path)
             os.replace(tmp_path, os.path.join(
                 directory, self._name(function_id, actual, 0)))
         except BaseException:
             os.unlink(tmp_path)
             raise
         return actual
-
-    def _copy(self, data, fd):
-        digest = hashlib.md5(usedforsecurity=False)
-        size = 0
-        with os.fdopen(fd, "wb") as out:
-            while True:
-                chunk = data.read(CHUNK)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > self.max_size:
-                    raise exceptions.RequestEntityTooLarge(
-                        "Package is larger than the limit of %d bytes."
-                        % self.max_size)
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
-            raise exceptions.InputException("Package is empty.")
-        return digest.hexdigest()
 
     def local_path(self, project_id, function_id, md5sum, version=0):
         path = os.path.join(self._dir(project_id),
