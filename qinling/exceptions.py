@@ -90,6 +90,24 @@ class RequestEntityTooLarge(QinlingException):
     message = "Request entity too large"
 
 
+class TooManyRequests(QinlingException):
+    """Refused for now; ``retry_after`` seconds is a fair wait."""
+
+    http_code = 429
+    message = "Too many requests; try again later."
+
+    def __init__(self, message=None, retry_after=1, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class BadGatewayException(QinlingException):
+    """A service this one called on the caller's behalf failed."""
+
+    http_code = 502
+    message = "A service behind this one failed."
+
+
 class DBError(QinlingException):
     http_code = 400
 

@@ -49,7 +49,7 @@ def build_services(conf, engine_client, storage=None):
                                             trusts),
         executions=execution_service,
         jobs=jobs.JobService(),
-        webhooks=webhooks.WebhookService(execution_service),
+        webhooks=webhooks.WebhookService(conf, execution_service, trusts),
         aliases=aliases.AliasService(),
         versions=versions.VersionService(engine_client, storage),
     )

@@ -76,10 +76,13 @@ def wsexpose(*args, **kwargs):
     return decorate
 
 
-def fault_response(status, message):
-    return webob.Response(
+def fault_response(status, message, retry_after=None):
+    response = webob.Response(
         status=status, content_type=JSON_TYPE, charset="UTF-8",
         body=json.dumps({"faultstring": message}).encode())
+    if retry_after is not None:
+        response.retry_after = retry_after
+    return response
 
 
 def wrap_pecan(func):
@@ -90,7 +93,8 @@ def wrap_pecan(func):
             return func(*args, **kwargs)
         except Exception as e:
             exc = _translate(e)
-            return fault_response(exc.http_code, exc.message)
+            return fault_response(exc.http_code, exc.message,
+                                  getattr(exc, "retry_after", None))
     return _keep_signature(wrapper, func)
 
 

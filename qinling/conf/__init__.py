@@ -25,10 +25,12 @@ from qinling.conf import local
 from qinling.conf import pecan
 from qinling.conf import resource_limits
 from qinling.conf import storage
+from qinling.conf import webhooks
 
 CONF = cfg.CONF
 
-MODULES = (default, api, pecan, engine, local, storage, resource_limits)
+MODULES = (default, api, pecan, engine, local, storage, resource_limits,
+           webhooks)
 
 for _module in MODULES:
     _module.register_opts(CONF)

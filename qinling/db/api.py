@@ -653,8 +653,14 @@ class ExecutionTarget:
         return (self.version or self.function).timeout
 
 
+def _running_executions(session, function_id):
+    """How many executions of a function (any version) are running."""
+    return session.query(sa.func.count(models.Execution.id)).filter_by(
+        function_id=function_id, status=states.RUNNING).scalar()
+
+
 @_writer
-def execution_create_resolved(ctx, values, check=None):
+def execution_create_resolved(ctx, values, check=None, max_running=None):
     """Resolve what an execution runs, insert it and count it, atomically.
 
     One transaction instead of a read per row: the alias (if
@@ -668,7 +674,12 @@ def execution_create_resolved(ctx, values, check=None):
         ``function_version`` are taken from the alias when it is given.
     :param check: called with the :class:`ExecutionTarget` before the
         insert; it may raise to refuse the execution (nothing is written).
+    :param max_running: refuse the execution while this many executions
+        of the function are running. On SQLite writers take turns, so
+        the bound is exact; elsewhere concurrent requests may pass it by
+        as many as they are.
     :returns: (the execution row, its ExecutionTarget).
+    :raises TooManyRequests: ``max_running`` executions are running.
     :raises DBEntityNotFoundError: the alias, function, version or
         runtime is not visible to ``ctx``.
     :raises InputException: neither an alias nor a function is named.
@@ -693,6 +704,12 @@ def execution_create_resolved(ctx, values, check=None):
         runtime=_get(session, ctx, models.Runtime, function.runtime_id))
     if check is not None:
         check(target)
+    if max_running is not None and \
+            _running_executions(session, function.id) >= max_running:
+        raise exceptions.TooManyRequests(
+            "Function %s has %d executions running, its limit for "
+            "webhook invocations; try again later." % (function.id,
+                                                      max_running))
     execution = _create(session, ctx, models.Execution, values)
     _count_execution(session, function.id, values["function_version"])
     return execution, target

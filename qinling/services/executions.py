@@ -93,7 +93,7 @@ class ExecutionService:
             raise exceptions.RuntimeNotAvailableException(
                 "Runtime %s is not available." % target.runtime.id)
 
-    def create(self, ctx, params):
+    def create(self, ctx, params, max_running=None):
         """Create an execution and run it; wait for it if it is sync.
 
         The target is resolved, checked and recorded in one transaction;
@@ -102,6 +102,8 @@ class ExecutionService:
 
         :param params: function_id and function_version, or
             function_alias; sync, input, description.
+        :param max_running: refuse (TooManyRequests) while this many
+            executions of the function are running.
         :returns: the execution row; final for a sync execution.
         """
         sync = params.get("sync")
@@ -114,7 +116,7 @@ class ExecutionService:
             "sync": sync,
             "input": parse_input(params.get("input")),
             "status": states.RUNNING,
-        }, check=self._check_target)
+        }, check=self._check_target, max_running=max_running)
         timeout = target.timeout + self._conf.engine.rpc_timeout_margin
         final = None
         try:

@@ -80,6 +80,14 @@ def auth_server(keystone, tmp_path_factory):  # noqa: F811
     return server
 
 
+@pytest.fixture(scope="session")
+def bounded_server(tmp_path_factory):
+    """An all-in-one ``qinling-server`` whose webhooks refuse to start a
+    third running execution of a function."""
+    return _deployment("all-in-one-bounded", tmp_path_factory, {
+        "webhooks": {"max_running_executions": "2"}})
+
+
 @pytest.fixture(scope="session", params=KINDS)
 def any_api(request, tmp_path_factory):
     """An API of each deployment in turn."""

@@ -167,7 +167,7 @@ class Deployment:
         config = self._base_config()
         for section, options in self.extra_config.items():
             config.setdefault(section, {}).update(options)
-        if self.kind in ("all-in-one", "all-in-one-keystone"):
+        if self.kind.startswith("all-in-one"):
             write_config(self.config_file, config)
             self.processes.append(
                 Process("qinling-server", self.config_file, self.workdir))

@@ -243,6 +243,222 @@ def test_zaqar_post_data_template_shapes_the_arguments(api, webhook):
                   "Message_Type": "Notification", "queue_name": "q2"}}
 
 
+# Zaqar subscription confirmations, as Zaqar 23 with require_confirmation
+# posts them.
+ZAQAR_CONFIRMATION = {
+    "Message_Type": "SubscriptionConfirmation",
+    "Message": "You have chosen to subscribe to the queue: qc",
+    "URL-Signature": "2fe4cd21", "URL-Methods": "PUT",
+    "URL-Paths": "/v2/queues/qc/subscriptions/"
+                 "d345cee0-cbed-4236-8bec-7256bbfbcb99/confirm",
+    "X-Project-ID": "demo-project", "URL-Expires": "2026-11-23T14:40:22",
+    "SubscribeBody": {"confirmed": True},
+    "UnsubscribeBody": {"confirmed": False}, "queue_name": "qc"}
+
+
+def test_zaqar_confirmation_never_runs_the_function(api, webhook,
+                                                    nothing_left_behind):
+    resp = requests.post(webhook["webhook_url"],
+                         data=json.dumps(ZAQAR_CONFIRMATION),
+                         headers=ZAQAR_HEADERS)
+
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["confirmed"] is False
+    assert "confirm_subscriptions" in resp.json()["message"]
+
+
+def test_confirming_without_a_zaqar_endpoint_is_refused(
+        api, echo, nothing_left_behind):
+    webhook = api.post("/v1/webhooks", json={
+        "function_id": echo["id"], "confirm_subscriptions": True}).json()
+    try:
+        assert_fault(requests.post(webhook["webhook_url"],
+                                   json=ZAQAR_CONFIRMATION), 409,
+                     "no Zaqar endpoint is configured")
+        forged = dict(ZAQAR_CONFIRMATION, **{
+            "URL-Paths": "/v2/queues/qc/messages"})
+        assert_fault(requests.post(webhook["webhook_url"], json=forged),
+                     400, "Not a Zaqar subscription confirmation")
+    finally:
+        api.delete("/v1/webhooks/%s" % webhook["id"])
+
+
+@pytest.fixture
+def ce_webhook(api, echo):
+    resp = api.post("/v1/webhooks", json={"function_id": echo["id"],
+                                          "event_format": "cloudevents"})
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["event_format"] == "cloudevents"
+    assert resp.json()["confirm_subscriptions"] is False
+    yield resp.json()
+    api.delete("/v1/webhooks/%s" % resp.json()["id"])
+
+
+def _event(execution):
+    event = output(execution)["kwargs"]
+    assert event["specversion"] == "1.0"
+    assert event["id"] and event["time"].endswith("Z")
+    return event
+
+
+def test_cloudevents_format_describes_an_aodh_alarm(api, ce_webhook):
+    event = _event(invoke(api, ce_webhook, params={"state": "alarm"},
+                          data=json.dumps(AODH_EVENT_ALARM),
+                          headers=AODH_HEADERS))
+
+    assert event["type"] == "org.openstack.aodh.alarm"
+    assert event["source"] == "/aodh/alarms/%s" % AODH_EVENT_ALARM[
+        "alarm_id"]
+    assert event["subject"] == "alarm"
+    assert event["id"] == AODH_HEADERS["x-openstack-request-id"]
+    assert event["datacontenttype"] == "application/json"
+    assert event["data"] == AODH_EVENT_ALARM
+
+
+def test_cloudevents_format_describes_a_zaqar_message(api, ce_webhook):
+    event = _event(invoke(api, ce_webhook, data=ZAQAR_NOTIFICATION,
+                          headers=ZAQAR_HEADERS))
+
+    assert event["type"] == "org.openstack.zaqar.message"
+    assert event["source"] == "/zaqar/queues/fnq"
+    assert event["data"] == {"event": "BackupStarted",
+                             "backup_id": "c378813c-3f0b-11e2-ad92"}
+
+
+@pytest.mark.parametrize("kwargs, data, content_type", [
+    ({"json": [1, 2]}, [1, 2], "application/json"),
+    ({"data": "plain", "headers": {"Content-Type": "text/plain"}}, "plain",
+     "text/plain"),
+    ({"data": {"field": "v"}}, {"field": "v"}, "application/json"),
+    ({"params": {"q": "1"}}, {"q": "1"}, "application/json"),
+])
+def test_cloudevents_format_describes_any_other_delivery(
+        api, ce_webhook, kwargs, data, content_type):
+    event = _event(invoke(api, ce_webhook, **kwargs))
+
+    assert event["type"] == "org.openstack.qinling.webhook"
+    assert event["source"] == "/v1/webhooks/%s" % ce_webhook["id"]
+    assert event["data"] == data
+    assert event["datacontenttype"] == content_type
+
+
+BINARY_HEADERS = {"ce-specversion": "1.0", "ce-id": "A234-1234-1234",
+                  "ce-source": "/mycontext", "ce-type": "com.example.thing",
+                  "ce-time": "2018-04-05T17:31:00Z",
+                  "ce-comexampleextension1": "value%20one"}
+
+
+@pytest.mark.parametrize("event_format", ["raw", "cloudevents"])
+def test_a_binary_mode_cloudevent_is_handed_over_as_an_event(
+        api, echo, event_format):
+    webhook = api.post("/v1/webhooks", json={
+        "function_id": echo["id"], "event_format": event_format}).json()
+
+    execution = invoke(api, webhook, json={"n": 1}, params={"q": "x"},
+                       headers=BINARY_HEADERS)
+
+    assert output(execution) == {"args": [], "kwargs": {
+        "specversion": "1.0", "id": "A234-1234-1234",
+        "source": "/mycontext", "type": "com.example.thing",
+        "time": "2018-04-05T17:31:00Z", "comexampleextension1": "value one",
+        "datacontenttype": "application/json", "data": {"n": 1}}}
+    api.delete("/v1/webhooks/%s" % webhook["id"])
+
+
+def test_a_structured_mode_cloudevent_is_handed_over_as_an_event(
+        api, ce_webhook):
+    event = {"specversion": "1.0", "id": "e-1", "source": "/s",
+             "type": "t", "data": {"k": [1]}}
+
+    execution = invoke(api, ce_webhook, data=json.dumps(event),
+                       headers={"Content-Type":
+                                "application/cloudevents+json"})
+
+    assert output(execution)["kwargs"] == event
+
+
+def test_binary_cloudevent_data_that_is_not_text_is_base64(api,
+                                                           ce_webhook):
+    execution = invoke(api, ce_webhook, data=b"\xff\x00",
+                       headers=dict(BINARY_HEADERS, **{
+                           "Content-Type": "application/octet-stream"}))
+
+    assert output(execution)["kwargs"]["data_base64"] == "/wA="
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"headers": {"ce-specversion": "1.0", "ce-id": "x"}},
+     "The CloudEvent lacks the attribute(s): source, type."),
+    ({"headers": dict(BINARY_HEADERS, **{"ce-specversion": "0.3"})},
+     "CloudEvents specversion '0.3' is not supported; use 1.0."),
+    ({"data": "[]", "headers": {
+        "Content-Type": "application/cloudevents+json"}},
+     "A structured CloudEvent must be a JSON object."),
+    ({"data": "{", "headers": {
+        "Content-Type": "application/cloudevents+json"}},
+     "Malformed JSON body"),
+    ({"data": "[]", "headers": {
+        "Content-Type": "application/cloudevents-batch+json"}},
+     "A batch of CloudEvents is not supported"),
+])
+def test_bad_cloudevent_is_refused(api, ce_webhook, kwargs, message,
+                                   nothing_left_behind):
+    assert_fault(requests.post(ce_webhook["webhook_url"], **kwargs), 400,
+                 message)
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"event_format": "xml"}, "event_format must be one of: raw, "
+                              "cloudevents."),
+    ({"confirm_subscriptions": "maybe"}, "confirm_subscriptions"),
+])
+def test_bad_delivery_options_are_refused(api, echo, webhook, body, message,
+                                          nothing_left_behind):
+    assert_fault(api.post("/v1/webhooks", json=dict(
+        body, function_id=echo["id"])), 400, message)
+    assert_fault(api.http.put(api.url + "/v1/webhooks/%s" % webhook["id"],
+                              json=body), 400, message)
+
+
+def test_delivery_options_are_updated(api, webhook):
+    url = api.url + "/v1/webhooks/%s" % webhook["id"]
+
+    resp = api.http.put(url, json={"event_format": "cloudevents",
+                                   "confirm_subscriptions": True})
+
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["event_format"] == "cloudevents"
+    assert resp.json()["confirm_subscriptions"] is True
+    assert webhook["event_format"] == "raw"
+    assert webhook["confirm_subscriptions"] is False
+
+
+def test_a_burst_is_refused_with_429_once_the_function_is_busy(
+        bounded_server):
+    api = api_client.Api(bounded_server.url)
+    runtime = api.create_runtime()
+    sleepy = api.create_function(runtime["id"],
+                                 api_client.sample_zip("sleepy"))
+    webhook = api.post("/v1/webhooks", json={
+        "function_id": sleepy["id"]}).json()
+
+    answers = [requests.post(webhook["webhook_url"], json={"seconds": 3},
+                             timeout=30) for _ in range(4)]
+
+    assert [r.status_code for r in answers] == [202, 202, 429, 429]
+    assert answers[2].headers["Retry-After"] == "1"
+    assert_fault(answers[3], 429, "Function %s has 2 executions running"
+                 % sleepy["id"])
+    executions = api.get("/v1/executions", params={
+        "description": "has:%s" % webhook["id"]}).json()["executions"]
+    assert len(executions) == 2
+    for answer in answers[:2]:
+        assert api.wait_execution(answer.json()["execution_id"])[
+            "status"] == "success"
+    assert requests.post(webhook["webhook_url"], json={"seconds": 0},
+                         timeout=30).status_code == 202
+
+
 def _sqlite(server):
     return sqlite3.connect(
         os.path.join(server.workdir, "state", "qinling.sqlite"), timeout=10)

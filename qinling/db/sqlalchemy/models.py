@@ -161,3 +161,10 @@ class Webhook(Base):
     function_version = sa.Column(sa.Integer)
     function_alias = sa.Column(sa.String(255))
     description = sa.Column(sa.String(255))
+    #: confirm Zaqar subscriptions that ask for it.
+    confirm_subscriptions = sa.Column(sa.Boolean, nullable=False,
+                                      default=False,
+                                      server_default=sa.false())
+    #: "raw" (the body as sent) or "cloudevents".
+    event_format = sa.Column(sa.String(16), nullable=False, default="raw",
+                             server_default="raw")

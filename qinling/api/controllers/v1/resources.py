@@ -274,6 +274,10 @@ class Webhook(Resource):
     function_alias = wtypes.text
     function_version = int
     description = wtypes.text
+    #: confirm the Zaqar subscriptions that ask for it (default false).
+    confirm_subscriptions = bool
+    #: "raw" (default) or "cloudevents": the input the function gets.
+    event_format = wtypes.text
     #: where to POST to run the function; computed on every response.
     webhook_url = wsme.wsattr(wtypes.text, readonly=True)
 

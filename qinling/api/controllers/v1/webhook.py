@@ -25,8 +25,14 @@ Content-Type decides, whatever the body looks like):
 * No body: the query parameters alone (none: no arguments).
 
 A repeated query parameter or form field becomes a list.
+
+A CloudEvent (binary mode: ``ce-*`` headers; structured mode:
+``application/cloudevents+json``) is read as such whatever the webhook's
+``event_format``; the service decides the rest (see
+:mod:`qinling.services.webhooks`).
 """
 
+import base64
 import json
 
 import pecan
@@ -40,7 +46,9 @@ from qinling.api.controllers.v1 import listing
 from qinling.api.controllers.v1 import resources
 from qinling.api.controllers.v1 import responses
 from qinling.api.controllers.v1 import types
+from qinling.services import cloudevents
 from qinling.services import executions
+from qinling.services import webhooks
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -67,17 +75,24 @@ def _raw_text(req):
             % (req.charset or "utf-8"))
 
 
-def invocation_input(req):
-    """The execution input of an invocation (see the module docstring)."""
+def _json_body(req):
+    try:
+        return json.loads(req.body)
+    except (ValueError, RecursionError) as e:
+        raise exceptions.InputException("Malformed JSON body: %s" % e)
+
+
+def invocation_input(req, body=None):
+    """The execution input of an invocation (see the module docstring).
+
+    :param body: the JSON body, if the request has one and it was parsed.
+    """
     kwargs = req.GET.mixed()
     if not req.body:
         return kwargs
     content_type = (req.content_type or "").lower()
     if _is_json(content_type):
-        try:
-            value = json.loads(req.body)
-        except (ValueError, RecursionError) as e:
-            raise exceptions.InputException("Malformed JSON body: %s" % e)
+        value = body if body is not None else _json_body(req)
         if not isinstance(value, dict):
             return {executions.RAW_INPUT_KEY: _raw_text(req)}
     elif content_type in FORM_TYPES:
@@ -86,6 +101,44 @@ def invocation_input(req):
         return {executions.RAW_INPUT_KEY: _raw_text(req)}
     kwargs.update(value)
     return kwargs
+
+
+def _binary_event(req):
+    data = data_base64 = None
+    if req.body:
+        if _is_json((req.content_type or "").lower()):
+            data = _json_body(req)
+        else:
+            try:
+                data = req.body.decode(req.charset or "utf-8")
+            except (UnicodeDecodeError, LookupError):
+                data_base64 = base64.b64encode(req.body).decode()
+    event = cloudevents.from_binary(req.headers, req.content_type or None,
+                                    data)
+    if data_base64 is not None:
+        event["data_base64"] = data_base64
+    return event
+
+
+def delivery(req):
+    """What the caller of an invocation delivered."""
+    content_type = (req.content_type or "").lower()
+    if content_type == cloudevents.BATCH_TYPE:
+        raise exceptions.InputException(
+            "A batch of CloudEvents is not supported: send one event per "
+            "request.")
+    if cloudevents.is_binary(req.headers):
+        return webhooks.Delivery(event=_binary_event(req))
+    if content_type == cloudevents.STRUCTURED_TYPE:
+        return webhooks.Delivery(
+            event=cloudevents.from_structured(_json_body(req)))
+    body = None
+    if req.body and _is_json(content_type):
+        body = _json_body(req)
+    return webhooks.Delivery(
+        input=invocation_input(req, body), body=body,
+        content_type=req.content_type or None,
+        request_id=req.headers.get("X-OpenStack-Request-ID"))
 
 
 def _base_url():
@@ -150,6 +203,8 @@ class WebhooksController(rest.RestController):
     def invoke(self, id, **kwargs):
         """Run the webhook's function; no credentials needed."""
         req = pecan.request
-        execution = req.services.webhooks.invoke(
-            id, invocation_input(req), req.context.request_id)
-        return responses.json({"execution_id": execution.id}, 202)
+        outcome = req.services.webhooks.invoke(id, delivery(req),
+                                               req.context.request_id)
+        if outcome.execution_id is None:
+            return responses.json(outcome.answer, 200)
+        return responses.json({"execution_id": outcome.execution_id}, 202)
