@@ -18,8 +18,10 @@ service's account).
 
 import hashlib
 import importlib.metadata
+import io
 import json
 import os
+import zipfile
 
 import pytest
 
@@ -32,8 +34,12 @@ INVALID = "Failed to validate object in Swift."
 
 
 def _package(text):
-    return api_client.make_zip({"main.py": "def main(**kwargs):\n"
-                                           "    return %r\n" % text})
+    """A package returning ``text``: the same bytes at every call."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("main.py", (2026, 1, 1, 0, 0, 0)),
+                    "def main(**kwargs):\n    return %r\n" % text)
+    return buf.getvalue()
 
 
 def _swift_code(container=CONTAINER, obj="hello.zip"):
