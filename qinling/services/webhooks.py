@@ -85,8 +85,25 @@ class Invocation:
     answer: typing.Optional[dict] = None
 
 
-def is_confirmation(body):
-    return isinstance(body, dict) and body.get("Message_Type") == CONFIRMATION
+def _is_confirmation(value):
+    return isinstance(value, dict) and \
+        value.get("Message_Type") == CONFIRMATION
+
+
+def confirmation(body):
+    """The Zaqar subscription confirmation a body is, or holds, or None.
+
+    Zaqar shapes the confirmation with the subscription's ``post_data``
+    template as it does messages, so the document may be the value of
+    one of the body's keys (``{"input": "$zaqar_message$"}``).
+    """
+    if _is_confirmation(body):
+        return body
+    if isinstance(body, dict):
+        for value in body.values():
+            if _is_confirmation(value):
+                return value
+    return None
 
 
 def execution_input(webhook, delivery):
@@ -267,9 +284,9 @@ class WebhookService:
         """
         webhook = db_api.webhook_get_by_engine(context.admin_context(),
                                                webhook_id)
-        if delivery.event is None and is_confirmation(delivery.body):
-            return Invocation(answer=self._confirmation(webhook,
-                                                        delivery.body))
+        document = None if delivery.event else confirmation(delivery.body)
+        if document is not None:
+            return Invocation(answer=self._confirmation(webhook, document))
         ctx = context.Context(project_id=webhook.project_id,
                               request_id=request_id)
         execution = self._executions.create(ctx, dict(

@@ -119,12 +119,18 @@ def test_which_input_the_function_gets(event_format, delivery, expected):
         expected
 
 
+CONFIRMATION = {"Message_Type": "SubscriptionConfirmation"}
+
+
 @pytest.mark.parametrize("body, expected", [
-    ({"Message_Type": "SubscriptionConfirmation"}, True),
-    ({"Message_Type": "Notification"}, False),
-    ({"input": {"Message_Type": "SubscriptionConfirmation"}}, False),
-    (["SubscriptionConfirmation"], False),
-    (None, False),
+    (CONFIRMATION, CONFIRMATION),
+    ({"Message_Type": "Notification"}, None),
+    # Shaped by a post_data template.
+    ({"input": CONFIRMATION, "note": "n"}, CONFIRMATION),
+    ({"a": {"input": CONFIRMATION}}, None),
+    ([CONFIRMATION], None),
+    ("SubscriptionConfirmation", None),
+    (None, None),
 ])
 def test_what_is_a_subscription_confirmation(body, expected):
-    assert webhooks.is_confirmation(body) is expected
+    assert webhooks.confirmation(body) == expected
