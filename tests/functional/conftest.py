@@ -18,6 +18,8 @@ from tests.functional import deployments
 from tests.functional import openstack_fixtures
 from tests.functional.openstack_fixtures import keystone  # noqa: F401
 from tests.functional.openstack_fixtures import swift  # noqa: F401
+from tests.functional.trigger_fixtures import aodh  # noqa: F401
+from tests.functional.trigger_fixtures import zaqar  # noqa: F401
 
 KINDS = ("all-in-one", "rabbit-mariadb", "rabbit-postgresql")
 
