@@ -120,6 +120,8 @@ class EngineEndpoint:
         """Release every worker of a function version (delete, detach)."""
         self._orchestrator.delete_function(function_id, function_version)
         self._load.forget((function_id, function_version))
+        if not function_version:
+            self._runner.forget_function(function_id)
 
     @messaging.expected_exceptions(exceptions.QinlingException)
     def scaleup_function(self, ctx, function_id, function_version=0,

@@ -85,6 +85,12 @@ class ExecutionRunner:
             package_md5=md5,
         )
 
+    def forget_function(self, function_id):
+        """Drop what this host keeps for a function between executions
+        (a Swift function's fetched object)."""
+        if self._swift is not None:
+            self._swift.forget(function_id)
+
     def _swift_package(self, function):
         """``(path, etag)`` of a Swift function's object, fetched through
         the function's trust."""

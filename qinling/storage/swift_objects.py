@@ -17,9 +17,12 @@ streams it for downloads. At each execution the engine asks Swift for the
 object's etag with a token scoped by the function's trust, and downloads
 the object into ``[storage]package_cache_dir`` when that etag is new: the
 etag is the package's md5 for the orchestrator, so a replaced object runs
-on fresh workers. The user's object is never changed or deleted.
+on fresh workers; the copies of earlier contents are removed then, and
+all copies when the function's workers are released (delete, detach).
+The user's object is never changed or deleted.
 """
 
+import glob
 import os
 import re
 
@@ -120,9 +123,28 @@ class SwiftObjects:
                 # the download is caught.
                 swift.download(conn, container, obj, path, self.max_size,
                                etag if MD5_RE.match(etag) else None)
+                # Earlier contents of the object are not run again.
+                self._remove(function_id, keep=path)
         except swift.ERRORS as e:
             raise _unreadable(container, obj, e)
         return path, etag
+
+    def forget(self, function_id):
+        """Remove the cached copies of a function's object (the function
+        was deleted, or its workers released: it is fetched again when it
+        runs next)."""
+        self._remove(function_id)
+
+    def _remove(self, function_id, keep=None):
+        pattern = os.path.join(self.cache_dir, "*",
+                               glob.escape(function_id) + "_*.zip")
+        for path in glob.glob(pattern):
+            if path == keep:
+                continue
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
 
 
 def _unreadable(container, obj, error):

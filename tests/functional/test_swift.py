@@ -21,6 +21,7 @@ import importlib.metadata
 import io
 import json
 import os
+import time
 import zipfile
 
 import pytest
@@ -114,13 +115,23 @@ def test_a_function_from_a_swift_object_runs_it(owner, swift_function):
     assert owner.output(swift_function["id"]) == "v1"
 
 
-def test_a_replaced_object_changes_the_next_execution(owner, swift_function,
-                                                      user_a_swift):
+def _cached(server, function_id):
+    """The files the engine keeps for a function's Swift object."""
+    cache = os.path.join(server.workdir, "state", "package-cache")
+    return [n for _root, _dirs, names in os.walk(cache)
+            for n in names if function_id in n]
+
+
+def test_a_replaced_object_changes_the_next_execution(
+        owner, swift_function, user_a_swift, auth_server):
     assert owner.output(swift_function["id"]) == "v1"
 
     user_a_swift.put_object(CONTAINER, "hello.zip", _package("v2"))
 
     assert owner.output(swift_function["id"]) == "v2"
+    etag = hashlib.md5(_package("v2")).hexdigest()
+    assert _cached(auth_server, swift_function["id"]) == [
+        "%s_%s.zip" % (swift_function["id"], etag)]
 
 
 def test_download_streams_the_object(owner, swift_function, user_a_swift):
@@ -156,15 +167,23 @@ def test_update_to_another_object_validates_and_runs_it(owner, swift_function,
 
 
 def test_deleting_the_function_leaves_the_object(owner, runtime_id,
-                                                 user_a_swift):
+                                                 user_a_swift, auth_server):
     user_a_swift.put_object(CONTAINER, "kept.zip", _package("kept"))
     resp = owner.post("/v1/functions", data={
         "runtime_id": runtime_id, "code": _swift_code(obj="kept.zip")})
     assert resp.status_code == 201, resp.text
+    function_id = resp.json()["id"]
+    assert owner.output(function_id) == "kept"
+    assert _cached(auth_server, function_id)
 
-    deleted = owner.delete("/v1/functions/%s" % resp.json()["id"])
+    deleted = owner.delete("/v1/functions/%s" % function_id)
 
     assert deleted.status_code == 204, deleted.text
+    # The engine releases the function's workers after the answer.
+    deadline = time.monotonic() + 30
+    while _cached(auth_server, function_id) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _cached(auth_server, function_id) == []
     headers = user_a_swift.head_object(CONTAINER, "kept.zip")
     assert headers["etag"] == hashlib.md5(_package("kept")).hexdigest()
 
