@@ -63,14 +63,20 @@ class Tasks:
     def __init__(self):
         self._lock = threading.Lock()
         self._threads = set()
+        self._stopping = threading.Event()
 
-    def run(self, target, items):
-        """Run ``target(items)`` in a thread, unless there are no items."""
+    def run(self, target, items, delay=0):
+        """Run ``target(items)`` in a thread, unless there are no items.
+
+        :param delay: seconds to wait first; :meth:`wait` cuts it short.
+        """
         if not items:
             return
 
         def run():
             try:
+                if delay:
+                    self._stopping.wait(delay)
                 target(items)
             except Exception:
                 LOG.exception("Background pool work failed")
@@ -84,7 +90,9 @@ class Tasks:
         thread.start()
 
     def wait(self):
-        """Wait for every task, including tasks started meanwhile."""
+        """Wait for every task, including tasks started meanwhile (delayed
+        ones start at once)."""
+        self._stopping.set()
         while True:
             with self._lock:
                 threads = [t for t in self._threads

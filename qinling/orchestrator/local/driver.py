@@ -33,6 +33,8 @@ LOG = logging.getLogger(__name__)
 
 #: Seconds to wait for a worker that failed a request to be seen as dead.
 DEATH_GRACE = 1.0
+#: Seconds a scale-up waits before it refills the free pool.
+REFILL_DELAY = 0.5
 DIED_MESSAGE = "The worker running the execution died unexpectedly."
 STOPPED_MESSAGE = ("The worker running the execution was stopped before the "
                    "execution finished.")
@@ -209,7 +211,9 @@ class LocalOrchestrator(base.Orchestrator):
                       for _ in range(spawn)]
             refill = self._t.refill(function.runtime_id)
         self._tasks.run(background.stop_all, dead)
-        self._tasks.run(self._start_workers, refill)
+        # Starting an interpreter takes the CPU a first execution on the
+        # claimed workers needs; the free pool can wait for that.
+        self._tasks.run(self._start_workers, refill, delay=REFILL_DELAY)
         errors = background.in_parallel(
             lambda item: self._load(item[0], function, spawn=item[1]),
             names)
