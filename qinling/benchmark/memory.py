@@ -33,8 +33,10 @@ def _name(pid):
 def measure(bench):
     """One row for the idle workers, one per service process.
 
-    A worker is idle when it runs no execution (has no child process).
-    The baseline is an idle ``python3`` interpreter.
+    A worker is idle when it runs no execution: it has no child but the
+    one spare child it keeps forked for its next execution. Its USS is
+    then that of the two together (see procfs.group_uss). The baseline is
+    an idle ``python3`` interpreter.
     """
     if not bench.pids:
         return [stats.skipped(IDLE_WORKER, "no service process on this "
@@ -43,9 +45,17 @@ def measure(bench):
     rows, usages = [], []
     for pid in bench.pids:
         for worker, children in sorted(procfs.workers(pid).items()):
-            usage = procfs.memory(worker) if children == 0 else None
-            if usage is not None:
-                usages.append(usage)
+            if len(children) > 1:
+                continue
+            usage = procfs.memory(worker)
+            if usage is None:
+                continue
+            if children:
+                usage = dict(usage, uss=procfs.group_uss([worker] +
+                                                         children))
+                if usage["uss"] is None:
+                    continue
+            usages.append(usage)
     if usages:
         rows.append(stats.summarize(
             IDLE_WORKER, [u["uss"] for u in usages], unit=stats.BYTES,
@@ -53,7 +63,9 @@ def measure(bench):
             note="across the idle workers",
             rss=[u["rss"] for u in usages], pss=[u["pss"] for u in usages]))
     else:
-        rows.append(stats.skipped(IDLE_WORKER, "no idle worker found"))
+        rows.append(stats.skipped(IDLE_WORKER, "no idle worker found, or "
+                                  "page frames are not readable (run as "
+                                  "root)"))
     for pid in bench.pids:
         usage = procfs.memory(pid)
         name = SERVICE.format(name=_name(pid), pid=pid)

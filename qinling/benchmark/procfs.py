@@ -15,8 +15,10 @@ psutil is not a dependency; these few reads are all the benchmark needs.
 Every function tolerates processes that end while they are being read.
 """
 
+import collections
 import os
 import re
+import struct
 import time
 
 #: An argument naming a runtime server script: qinling/runtimes/python3/
@@ -126,9 +128,10 @@ def workers(server_pid):
 
     A worker is a descendant whose command line runs the Python runtime
     server (not a sandbox wrapper around it). The children a worker forks
-    for its executions share its command line; they are not counted.
+    (its spare child and its executions) share its command line; they are
+    not workers.
 
-    :returns: ``{worker pid: number of its child processes}``.
+    :returns: ``{worker pid: [pids of its child processes]}``.
     """
     tree = descendants(server_pid)
     matching = {pid for pid in tree if is_worker(cmdline(pid))}
@@ -136,11 +139,11 @@ def workers(server_pid):
     found = {}
     for pid in matching:
         if parents.get(pid) not in matching:
-            found[pid] = 0
+            found[pid] = []
     for pid in matching:
         parent = parents.get(pid)
         if parent in found:
-            found[parent] += 1
+            found[parent].append(pid)
     return found
 
 
@@ -163,6 +166,64 @@ def memory(pid):
     return {"uss": fields.get("Private_Clean", 0)
             + fields.get("Private_Dirty", 0),
             "pss": fields.get("Pss", 0), "rss": fields.get("Rss", 0)}
+
+
+#: Mappings larger than this are reservations, not memory; skipped.
+MAX_MAPPING = 4 << 30
+_PRESENT = 1 << 63
+_PFN_MASK = (1 << 55) - 1
+
+
+def group_uss(pids):
+    """Bytes of memory only the processes ``pids`` map: what the machine
+    gets back when they all end.
+
+    The USS of each would miss the pages they share only with one another
+    (a process and the children it forked). Page frames come from
+    ``/proc/<pid>/pagemap`` and their mapping counts from
+    ``/proc/kpagecount``, which only a privileged user may read.
+
+    :returns: bytes, or None when page frames cannot be read.
+    """
+    page = os.sysconf("SC_PAGE_SIZE")
+    mapped = collections.Counter()
+    try:
+        for pid in pids:
+            _count_frames(pid, page, mapped)
+        with open("/proc/kpagecount", "rb") as counts:
+            unique = 0
+            for pfn, ours in mapped.items():
+                counts.seek(pfn * 8)
+                data = counts.read(8)
+                if len(data) == 8 and struct.unpack("<Q", data)[0] <= ours:
+                    unique += 1
+    except (OSError, _NoFrames):
+        return None
+    return unique * page
+
+
+class _NoFrames(Exception):
+    """The kernel hides page frame numbers from this user."""
+
+
+def _count_frames(pid, page, mapped):
+    with open(f"/proc/{pid}/maps") as maps, \
+            open(f"/proc/{pid}/pagemap", "rb") as pagemap:
+        for line in maps:
+            start, end = (int(x, 16) for x in line.split()[0].split("-"))
+            if end - start > MAX_MAPPING:
+                continue
+            try:
+                pagemap.seek(start // page * 8)
+                data = pagemap.read((end - start) // page * 8)
+            except OSError:
+                continue  # e.g. [vsyscall]
+            for (entry,) in struct.iter_unpack("<Q", data):
+                if entry & _PRESENT:
+                    pfn = entry & _PFN_MASK
+                    if not pfn:
+                        raise _NoFrames()
+                    mapped[pfn] += 1
 
 
 def settle(pids, expected_workers=None, timeout=10.0, window=0.1,

@@ -123,7 +123,7 @@ class LocalServer:
                            f"{timeout:.0f}s:\n" + self.log_tail())
 
     def workers(self):
-        """``{pid: children}`` of the server's runtime workers."""
+        """``{pid: [child pids]}`` of the server's runtime workers."""
         if self.popen is None or self.popen.poll() is not None:
             return {}
         self._remember_descendants()

@@ -123,10 +123,13 @@ class Launcher:
                 cgroups_json, cgroup_fds = worker_cgroups.open_for_worker()
                 to_close += cgroup_fds
                 enter_fds = worker_cgroups.open_worker_procs()
+            python = runtime.kind == "python3"
             launch, own = self.sandbox.launch(
                 runtime.interpreter, runtime.files, paths,
                 listener.fileno(), cgroups_json, list(to_close),
-                self._limits, as_init=runtime.kind == "python3")
+                self._limits, as_init=python,
+                extra=(("--no-spare-child",) if python and
+                       not self._conf.local.spare_child else ()))
             to_close += own + enter_fds
         except OSError as e:
             LOG.error("Cannot prepare worker %s: %s", name, e)

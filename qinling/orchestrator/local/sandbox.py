@@ -88,7 +88,7 @@ class Limits:
 
 
 def server_argv(interpreter, server, socket_fd, packages, cgroups_json,
-                limits, init=False):
+                limits, init=False, extra=()):
     """The runtime server's own command line.
 
     :param interpreter: the interpreter's path (python3, node).
@@ -98,6 +98,7 @@ def server_argv(interpreter, server, socket_fd, packages, cgroups_json,
     :param cgroups_json: the ``--cgroups`` value, "" for none.
     :param limits: a :class:`Limits`.
     :param init: the server is the sandbox's pid 1 (python3 only).
+    :param extra: more arguments, for this runtime's server only.
     """
     argv = [interpreter, server, "--socket-fd", str(socket_fd),
             "--packages", packages,
@@ -110,6 +111,7 @@ def server_argv(interpreter, server, socket_fd, packages, cgroups_json,
         argv.append("--rlimit-memory")
     if init:
         argv.append("--init")
+    argv += extra
     return tuple(argv)
 
 
@@ -301,7 +303,7 @@ class Sandbox:
         return policy(self.mode, self.reason, trusted)
 
     def launch(self, interpreter, server_files, paths, socket_fd,
-               cgroups_json, cgroup_fds, limits, as_init=False):
+               cgroups_json, cgroup_fds, limits, as_init=False, extra=()):
         """Build a worker's command.
 
         :param interpreter: the runtime's interpreter.
@@ -313,12 +315,14 @@ class Sandbox:
         :param cgroup_fds: the descriptors named in ``cgroups_json``.
         :param limits: a :class:`Limits`.
         :param as_init: the server can be the sandbox's pid 1.
+        :param extra: more arguments for the runtime server.
         :returns: (a :class:`Launch`, descriptors to close once started).
         """
         inherited = (socket_fd,) + tuple(cgroup_fds)
         if not self.enabled:
             argv = server_argv(interpreter, server_files[0], socket_fd,
-                               paths.packages, cgroups_json, limits)
+                               paths.packages, cgroups_json, limits,
+                               extra=extra)
             env = dict(BASE_ENV, HOME=paths.root, TMPDIR=paths.tmp)
             return Launch(argv, env, inherited), []
         passwd, group = passwd_text()
@@ -335,7 +339,7 @@ class Sandbox:
         prefixes = interpreter_prefixes(interpreter)
         command = server_argv(
             interpreter, data[2][1], socket_fd, PACKAGES_DIR, cgroups_json,
-            limits, init=as_init)
+            limits, init=as_init, extra=extra)
         argv = bwrap_argv(self.bwrap, command, self.network, self.tmp_size,
                           packages=paths.packages,
                           extra_ro=prefixes,

@@ -15,7 +15,9 @@ Standard library only, nothing from ``qinling`` (see server.py). Forked
 from the server, the child enters its cgroup slot, lowers its rlimits,
 closes every descriptor it inherited, redirects stdout and stderr to a
 private log file, runs the user's function with upstream's input semantics
-and writes ``{"success", "output", "usage"}`` to a pipe, then exits.
+and writes ``{"success", "output", "usage"}`` to a pipe, then exits. A
+spare child (:func:`spare_main`) does the first three steps ahead of its
+execution and then waits for it.
 """
 
 import contextlib
@@ -167,9 +169,12 @@ def _write_all(fd, data):
 
 
 def _close_inherited(keep):
-    """Close every descriptor from 3 up, except ``keep``."""
-    os.closerange(3, keep)
-    os.closerange(keep + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    """Close every descriptor from 3 up, except those in ``keep``."""
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
 def own_usage():
@@ -182,33 +187,81 @@ def own_usage():
             "memory_peak": max(me.ru_maxrss, kids.ru_maxrss) * 1024}
 
 
+def _prepare(slot, keep):
+    """What a child does before it knows its execution: its own process
+    group, default signals, its cgroup slot, no inherited descriptors but
+    ``keep``."""
+    os.setpgid(0, 0)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+    if slot is not None:
+        slot.enter()
+    runtime_limits.set_dumpable(True)
+    _close_inherited(keep)
+
+
+def _run(write_fd, params, func_dir, exec_dir, rlimits):
+    """Run the execution and write its result line to ``write_fd``."""
+    _redirect_output(os.path.join(exec_dir, "output.log"))
+    os.environ["TMPDIR"] = exec_dir
+    tempfile.tempdir = exec_dir
+    os.chdir(func_dir)
+    rlimits.apply(params)
+    execution_id = params["execution_id"]
+    _write_all(1, f"Start execution: {execution_id}\n".encode())
+    success, output = _invoke(params, func_dir)
+    with contextlib.suppress(OSError):  # user code may close fd 1
+        _write_all(1, f"Finished execution: {execution_id}\n".encode())
+    # The server answers as soon as this line arrives, without waiting
+    # for this process to exit: it reports its own usage.
+    message = json.dumps({"success": success, "output": output,
+                          "usage": own_usage()})
+    _write_all(write_fd, message.encode() + b"\n")
+
+
 def child_main(write_fd, params, func_dir, exec_dir, slot, rlimits):
     """The forked child: never returns."""
     status = 1
     try:
-        os.setpgid(0, 0)
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(signum, signal.SIG_DFL)
-        if slot is not None:
-            slot.enter()
-        runtime_limits.set_dumpable(True)
-        _close_inherited(write_fd)
-        _redirect_output(os.path.join(exec_dir, "output.log"))
-        os.environ["TMPDIR"] = exec_dir
-        tempfile.tempdir = exec_dir
-        os.chdir(func_dir)
-        rlimits.apply(params)
-        execution_id = params["execution_id"]
-        _write_all(1, f"Start execution: {execution_id}\n".encode())
-        success, output = _invoke(params, func_dir)
-        with contextlib.suppress(OSError):  # user code may close fd 1
-            _write_all(1, f"Finished execution: {execution_id}\n".encode())
-        # The server answers as soon as this line arrives, without waiting
-        # for this process to exit: it reports its own usage.
-        message = json.dumps({"success": success, "output": output,
-                              "usage": own_usage()})
-        _write_all(write_fd, message.encode() + b"\n")
+        _prepare(slot, (write_fd,))
+        _run(write_fd, params, func_dir, exec_dir, rlimits)
         status = 0
+    except BaseException:  # noqa: BLE001 - the child must reach os._exit
+        traceback.print_exc()
+    finally:
+        os._exit(status)
+
+
+def _read_order(order_fd):
+    """The order line a spare child waits for, or None at end of file."""
+    chunks = []
+    while True:
+        chunk = os.read(order_fd, 65536)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        if b"\n" in chunk:
+            return json.loads(b"".join(chunks))
+
+
+def spare_main(order_fd, write_fd, slot, rlimits):
+    """A child forked ahead of its execution: never returns.
+
+    It prepares (see :func:`_prepare`), then waits for its order on
+    ``order_fd``: one JSON line with ``params``, ``func_dir`` and
+    ``exec_dir``. It exits quietly if the server closes the pipe first.
+    """
+    status = 1
+    try:
+        _prepare(slot, (order_fd, write_fd))
+        order = _read_order(order_fd)
+        os.close(order_fd)
+        if order is None:
+            status = 0
+        else:
+            _run(write_fd, order["params"], order["func_dir"],
+                 order["exec_dir"], rlimits)
+            status = 0
     except BaseException:  # noqa: BLE001 - the child must reach os._exit
         traceback.print_exc()
     finally:

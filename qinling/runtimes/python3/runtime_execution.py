@@ -18,6 +18,12 @@ reports its usage (``cpu_time``, ``memory_peak``) with its result, so the
 answer does not wait for it to exit; reaping it and emptying its cgroup
 slot happen in the background. A child that ends without a result is
 reaped first, and its rusage gives the usage.
+
+Between executions the server keeps one spare child (:class:`Spares`),
+forked and moved into its cgroup slot ahead of time: moving a process into
+a cgroup waits for a kernel grace period (10-20 ms) when no process moved
+lately, which an execution would otherwise pay whenever it follows a quiet
+moment.
 """
 
 import json
@@ -43,6 +49,9 @@ REAP_GRACE = 1.0
 #: Seconds spent emptying a slot inline, and in the background.
 CLEAN_BUDGET = 0.5
 CLEAN_BUDGET_BACKGROUND = 60.0
+#: Seconds between two looks for a free slot or a spare while every slot
+#: is busy.
+SLOT_POLL = 0.05
 
 
 
@@ -279,6 +288,146 @@ def _reap(pid, grace):
         delay = min(delay * 2, 0.05)
 
 
+class Spare:
+    """A child forked ahead of its execution, waiting for its order."""
+
+    def __init__(self, pid, slot, order_fd, read_fd):
+        self.pid = pid
+        self.slot = slot
+        #: where its order goes (see runtime_child.spare_main).
+        self.order_fd = order_fd
+        #: where its result comes from.
+        self.read_fd = read_fd
+
+
+class Spares:
+    """Keeps one :class:`Spare` ready for the next execution.
+
+    A thread of its own forks it when asked (:meth:`wanted`: at start and
+    after each execution), so that forking never delays an answer. No
+    spare is made while every cgroup slot is busy.
+    """
+
+    def __init__(self, children, slots, limits):
+        self._children = children
+        self._slots = slots
+        self._limits = limits
+        self._lock = threading.Lock()
+        self._spare = None
+        self._wanted = threading.Event()
+
+    def start(self):
+        threading.Thread(target=self._loop, name="spares",
+                         daemon=True).start()
+        self.wanted()
+
+    def wanted(self):
+        """Make a spare if there is none (soon, in the spares thread)."""
+        self._wanted.set()
+
+    def take(self):
+        """The spare, now the caller's, or None."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        return spare
+
+    def _loop(self):
+        while not self._children.stopping:
+            self._wanted.wait()
+            self._wanted.clear()
+            while not self._children.stopping:
+                with self._lock:
+                    if self._spare is not None:
+                        break
+                ok, slot = self._slots.try_acquire()
+                if not ok:
+                    # Every slot is busy: look again when one may be free.
+                    self._wanted.wait(SLOT_POLL)
+                    self._wanted.clear()
+                    continue
+                spare = self._fork(slot)
+                if spare is not None:
+                    with self._lock:
+                        self._spare = spare
+                break
+
+    def _fork(self, slot):
+        try:
+            order_r, order_w = os.pipe()
+            read_fd, write_fd = os.pipe()
+        except OSError:
+            self._slots.release(slot, CLEAN_BUDGET)
+            return None
+        try:
+            pid = self._children.fork()
+        except OSError:
+            for fd in (order_r, order_w, read_fd, write_fd):
+                os.close(fd)
+            self._slots.release(slot, CLEAN_BUDGET)
+            return None
+        if pid == 0:
+            os.close(order_w)
+            os.close(read_fd)
+            runtime_child.spare_main(order_r, write_fd, slot, self._limits)
+        os.close(order_r)
+        os.close(write_fd)
+        try:
+            os.setpgid(pid, pid)
+        except OSError:
+            pass  # the child did it first, or is already gone
+        return Spare(pid, slot, order_w, read_fd)
+
+
+def _write_all(fd, data):
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _acquire(slots, spares, deadline):
+    """The spare child and its slot, or a free slot (spare None).
+
+    While every slot is busy, the spare is looked for again now and then:
+    it may have taken the slot this execution waited for.
+
+    :raises queue.Empty: nothing came before the deadline.
+    """
+    while True:
+        spare = spares.take() if spares is not None else None
+        if spare is not None:
+            return spare, spare.slot
+        wait_until = deadline if spares is None else min(
+            deadline, time.monotonic() + SLOT_POLL)
+        try:
+            return None, slots.acquire(wait_until)
+        except queue.Empty:
+            if time.monotonic() >= deadline:
+                raise
+
+
+def _hand_over(spare, params, func_dir, exec_dir, children):
+    """Give a spare child its execution.
+
+    :returns: (pid, the result pipe), or None if the spare is gone (it is
+        then reaped, and its slot is the caller's).
+    """
+    order = json.dumps({"params": params, "func_dir": func_dir,
+                        "exec_dir": exec_dir})
+    try:
+        _write_all(spare.order_fd, order.encode() + b"\n")
+    except OSError:
+        os.close(spare.read_fd)
+        _kill_group(spare.pid)
+        try:
+            os.waitpid(spare.pid, 0)
+        except ChildProcessError:
+            pass
+        children.discard(spare.pid)
+        return None
+    finally:
+        os.close(spare.order_fd)
+    return spare.pid, spare.read_fd
+
+
 def _fork(params, func_dir, exec_dir, slot, limits, children):
     """Fork the execution child; returns (pid, the result pipe)."""
     read_fd, write_fd = os.pipe()
@@ -327,7 +476,7 @@ def _finish(slot, slots, children, dying, on_dirty):
 
 
 def run_execution(params, func_dir, children, slots, limits,
-                  on_dirty=lambda: None):
+                  on_dirty=lambda: None, spares=None):
     """Fork a child, run the function in it and collect the result.
 
     The answer goes as soon as the child's result line arrives (and its
@@ -342,19 +491,22 @@ def run_execution(params, func_dir, children, slots, limits,
     :param limits: the :class:`Rlimits` of every child.
     :param on_dirty: called if the execution's slot cannot be emptied (the
         worker should then be replaced).
+    :param spares: the server's :class:`Spares`, if it keeps any.
     :returns: the /execute answer.
     """
     start = time.monotonic()
     deadline = start + params["timeout"]
     try:
-        slot = slots.acquire(deadline)
+        spare, slot = _acquire(slots, spares, deadline)
     except queue.Empty:
         return _timed_out_waiting(start)
     exec_dir = tempfile.mkdtemp(prefix="qinling-exec-")
     pid, usage, dying = None, None, None
     try:
-        pid, read_fd = _fork(params, func_dir, exec_dir, slot, limits,
-                             children)
+        started = spare and _hand_over(spare, params, func_dir, exec_dir,
+                                       children)
+        pid, read_fd = started or _fork(params, func_dir, exec_dir, slot,
+                                        limits, children)
         try:
             data, timed_out = _wait_for_child(pid, read_fd, deadline)
         finally:
@@ -383,6 +535,8 @@ def run_execution(params, func_dir, children, slots, limits,
             threading.Thread(target=_finish, args=(
                 slot, slots, children, pid, on_dirty),
                 daemon=True).start()
+        if spares is not None:
+            spares.wanted()
     return {"output": output, "duration": round(duration, 3),
             "logs": logs, "success": success,
             "cpu_time": round(usage.cpu_time, 3),

@@ -146,6 +146,19 @@ class Slots:
                 fds.append(slot.pids_current_fd)
         return fds
 
+    def try_acquire(self):
+        """Take a free slot if there is one now.
+
+        :returns: (True, the Slot, or None without slots), or (False,
+            None) when every slot is busy.
+        """
+        if not self.all:
+            return True, None
+        try:
+            return True, self._free.get_nowait()
+        except queue.Empty:
+            return False, None
+
     def acquire(self, deadline):
         """Take a free slot, waiting until ``deadline`` (monotonic).
 
@@ -171,15 +184,23 @@ class Slots:
         return False
 
 
+def _find_prctl():
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+# Looked up once, in the server: a child need not load libc again.
+_PRCTL = _find_prctl()
+
+
 def set_dumpable(flag):
     """PR_SET_DUMPABLE: a non-dumpable process cannot be traced, nor its
     memory or descriptors read, by processes of the same user (an
     execution child attacking its server). Best effort."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE,
-                                                int(bool(flag)), 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_DUMPABLE, int(bool(flag)), 0, 0, 0)
 
 
 def parse_slots(spec):

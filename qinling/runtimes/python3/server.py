@@ -236,7 +236,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             result = runtime_execution.run_execution(
                 params, func_dir, self.server.children, self.server.slots,
-                self.server.limits, on_dirty)
+                self.server.limits, on_dirty, self.server.spares)
         except OSError as e:  # fork, pipe or temp dir: the worker is short
             self.log_error("Cannot run execution %s: %s", execution_id, e)
             self._send(500, {"output": "The runtime could not start the "
@@ -250,12 +250,14 @@ class _ServerMixin:
     daemon_threads = True
     block_on_close = False
 
-    def setup_state(self, packages, verbose, slots, limits):
+    def setup_state(self, packages, verbose, slots, limits, spare_child):
         self.packages = packages
         self.children = runtime_execution.Children()
         self.verbose = verbose
         self.slots = slots
         self.limits = limits
+        self.spares = (runtime_execution.Spares(self.children, slots, limits)
+                       if spare_child else None)
 
     def stop_soon(self):
         """Kill the running executions and stop serving."""
@@ -333,6 +335,10 @@ def parse_args(argv):
     parser.add_argument("--init", action="store_true",
                         help="Run as a sandbox's pid 1: ignore signals from "
                              "executions, reap orphans, refuse tracing.")
+    parser.add_argument("--no-spare-child", dest="spare_child",
+                        action="store_false",
+                        help="Fork each execution's child when it comes, "
+                             "rather than keeping one forked ahead.")
     parser.add_argument("--verbose", action="store_true",
                         help="Log every request to stderr.")
     return parser.parse_args(argv)
@@ -349,7 +355,8 @@ def make_server(args):
         server = UnixServer(os.path.abspath(args.socket), Handler)
     else:
         server = TCPServer((args.host, args.port), Handler)
-    server.setup_state(Packages(args.packages), args.verbose, slots, limits)
+    server.setup_state(Packages(args.packages), args.verbose, slots, limits,
+                       args.spare_child)
     return server
 
 
@@ -386,6 +393,8 @@ def main(argv=None):
     # Everything is imported: keep the objects out of the collector's
     # reach, so that a forked child does not copy their pages.
     gc.freeze()
+    if server.spares is not None:
+        server.spares.start()
     try:
         server.serve_forever(poll_interval=SHUTDOWN_POLL_INTERVAL)
     finally:

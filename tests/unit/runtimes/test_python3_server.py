@@ -41,7 +41,7 @@ RESOURCE_MESSAGE = ("Function execution failed because of too much "
 class Runtime:
     """A running server, its packages directory and a client."""
 
-    def __init__(self, root):
+    def __init__(self, root, extra=()):
         self.root = root
         self.packages = os.path.join(root, "packages")
         self.tmp = os.path.join(root, "tmp")
@@ -53,7 +53,7 @@ class Runtime:
         with open(os.path.join(root, "server.log"), "wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, SERVER, "--socket", self.socket,
-                 "--packages", self.packages],
+                 "--packages", self.packages, *extra],
                 env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
         self.client = worker_client.WorkerClient(self.socket)
@@ -435,3 +435,85 @@ def test_sigterm_stops_the_server_and_removes_its_socket(fresh_runtime):
     fresh_runtime.process.send_signal(signal.SIGTERM)
     assert fresh_runtime.process.wait(10) == 0
     assert not os.path.exists(fresh_runtime.socket)
+
+
+# The spare child: forked, in its slot, before its execution.
+
+PID_FUNCTION = """
+    import os
+
+    def main(**kwargs):
+        return os.getpid()
+"""
+
+
+def spare_of(runtime, not_pid=None):
+    """The pid of the server's one waiting child (its spare), waiting up
+    to 10 s for it to be forked."""
+    deadline = time.monotonic() + 10
+    while True:
+        children = [int(p) for p in subprocess.run(
+            ["pgrep", "-P", str(runtime.process.pid)], capture_output=True,
+            text=True).stdout.split()]
+        live = [p for p in children if is_running(p) and p != not_pid]
+        if len(live) == 1:
+            return live[0]
+        assert time.monotonic() < deadline, children
+        time.sleep(0.01)
+
+
+def test_the_next_execution_runs_in_the_spare_child(fresh_runtime):
+    function_id = fresh_runtime.deploy(PID_FUNCTION)
+    spare = spare_of(fresh_runtime)
+
+    first = fresh_runtime.execute(function_id)
+    after = spare_of(fresh_runtime, not_pid=spare)
+    group = os.getpgid(after)
+    second = fresh_runtime.execute(function_id)
+
+    assert (first["success"], first["output"]) == (True, spare)
+    assert (second["success"], second["output"]) == (True, after)
+    assert after != spare
+    assert group == after
+
+
+def test_a_dead_spare_does_not_fail_the_next_execution(fresh_runtime):
+    function_id = fresh_runtime.deploy(PID_FUNCTION)
+    spare = spare_of(fresh_runtime)
+    os.kill(spare, signal.SIGKILL)
+    assert ends_soon(spare)
+
+    result = fresh_runtime.execute(function_id)
+
+    assert result["success"] is True, result
+    assert result["output"] != spare
+
+
+def test_the_spare_child_ends_with_the_server(fresh_runtime):
+    spare = spare_of(fresh_runtime)
+
+    fresh_runtime.process.send_signal(signal.SIGTERM)
+
+    assert fresh_runtime.process.wait(10) == 0
+    assert ends_soon(spare)
+
+
+def test_without_spare_child_each_execution_forks_its_own(short_tmp_dir):
+    runtime = Runtime(os.path.join(short_tmp_dir, "r"),
+                      extra=("--no-spare-child",))
+    try:
+        function_id = runtime.deploy(PID_FUNCTION)
+        first = runtime.execute(function_id)
+        second = runtime.execute(function_id)
+        deadline = time.monotonic() + 10
+        while [p for p in subprocess.run(
+                ["pgrep", "-P", str(runtime.process.pid)],
+                capture_output=True, text=True).stdout.split()
+                if is_running(int(p))]:
+            assert time.monotonic() < deadline, "a child stays"
+            time.sleep(0.01)
+    finally:
+        runtime.stop()
+
+    assert first["success"] and second["success"]
+    assert first["output"] != second["output"]

@@ -109,6 +109,14 @@ def test_server_argv_passes_the_socket_cgroups_and_limits():
     assert "--rlimit-memory" in args
 
 
+def test_server_argv_ends_with_the_runtimes_own_arguments():
+    limits = sandbox.Limits(max_open_files=1024, max_file_size=2048)
+    args = sandbox.server_argv("python3", "/srv/server.py", 3, "/pk", "",
+                               limits, init=True,
+                               extra=("--no-spare-child",))
+    assert args[-2:] == ("--init", "--no-spare-child")
+
+
 def test_server_argv_without_cgroups_has_no_cgroups_option():
     limits = sandbox.Limits(max_open_files=1024, max_file_size=2048)
     args = sandbox.server_argv("node", "/srv/server.js", 3, "/pk", "",
