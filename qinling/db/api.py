@@ -149,14 +149,22 @@ def _scope(query, model, ctx):
     return query.filter(model.project_id == ctx.project_id)
 
 
-def _get(session, ctx, model, id, owner_only=False):
+def _get(session, ctx, model, id, owner_only=False, join=None):
     """One row by id, as ``ctx`` may see it.
 
     Admins see every project's rows (upstream's admin read-through) unless
     ``owner_only``; runtimes are never read through (upstream). ``ctx``
     None means the engine's unscoped lookup.
+
+    :param join: ``(other model, ON clause)``: read the row the clause
+        joins to it in the same statement, and return ``(row, other row
+        or None)``.
     """
-    query = session.query(model).filter(model.id == id)
+    if join is None:
+        query = session.query(model)
+    else:
+        query = session.query(model, join[0]).outerjoin(*join)
+    query = query.filter(model.id == id)
     read_through = (ctx is not None and ctx.is_admin and not owner_only
                     and model is not models.Runtime)
     if ctx is not None and not read_through:
@@ -164,7 +172,7 @@ def _get(session, ctx, model, id, owner_only=False):
     obj = query.one_or_none()
     if obj is None:
         raise _not_found(model, id=id)
-    return obj
+    return obj if join is None else tuple(obj)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -694,14 +702,22 @@ def execution_create_resolved(ctx, values, check=None, max_running=None):
         raise exceptions.InputException(
             "Either function_alias or function_id must be provided.")
     values["function_version"] = values.get("function_version") or 0
-    function = _get(session, ctx, models.Function, values["function_id"])
+    # The function with its runtime, as _get would read the runtime.
+    runtime_visible = sa.and_(
+        models.Runtime.id == models.Function.runtime_id,
+        sa.or_(models.Runtime.project_id == ctx.project_id,
+               models.Runtime.is_public.is_(True)))
+    function, runtime = _get(session, ctx, models.Function,
+                             values["function_id"],
+                             join=(models.Runtime, runtime_visible))
     version = None
     if values["function_version"]:
         version = _version(session, ctx, function.id,
                            values["function_version"])
-    target = ExecutionTarget(
-        function=function, version=version,
-        runtime=_get(session, ctx, models.Runtime, function.runtime_id))
+    if runtime is None:
+        raise _not_found(models.Runtime, id=function.runtime_id)
+    target = ExecutionTarget(function=function, version=version,
+                             runtime=runtime)
     if check is not None:
         check(target)
     if max_running is not None and \
@@ -744,10 +760,13 @@ def execution_to_run_by_engine(ctx, id):
     :returns: an :class:`ExecutionToRun`.
     :raises DBEntityNotFoundError: no such execution in the project.
     """
-    execution = _get(ctx.session, ctx, models.Execution, id)
+    execution, function = _get(
+        ctx.session, ctx, models.Execution, id,
+        join=(models.Function,
+              models.Function.id == models.Execution.function_id))
     try:
-        function = _get(ctx.session, None, models.Function,
-                        execution.function_id)
+        if function is None:
+            raise _not_found(models.Function, id=execution.function_id)
         version = None
         if execution.function_version:
             version = _version(ctx.session, None, function.id,

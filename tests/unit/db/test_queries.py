@@ -123,6 +123,22 @@ def test_another_projects_function_cannot_be_run(ctx):
             other, _values(function_id=function.id))
 
 
+def test_a_function_whose_runtime_is_hidden_cannot_be_run(ctx):
+    other = context.Context(project_id=uuid.uuid4().hex)
+    hidden = db_api.runtime_create(other, {
+        "image": "python3", "status": states.AVAILABLE, "is_public": False})
+    function = db_api.function_create(ctx, {
+        "runtime_id": hidden.id, "cpu": 100, "memory_size": 1 << 25,
+        "timeout": 5, "code": {"source": "package", "md5sum": "x"},
+        "count": 0, "latest_version": 0})
+
+    with pytest.raises(exceptions.DBEntityNotFoundError,
+                       match="Runtime not found \\[id=%s\\]" % hidden.id):
+        db_api.execution_create_resolved(ctx, _values(
+            function_id=function.id))
+    assert db_api.function_get(ctx, function.id).count == 0
+
+
 def test_the_engine_reads_an_execution_with_its_function_version(ctx):
     function = _function(ctx)
     _version(ctx, function)
