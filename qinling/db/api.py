@@ -28,6 +28,7 @@ from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 from oslo_db.sqlalchemy import utils as db_utils
 from oslo_utils import timeutils
+from oslo_utils import uuidutils
 import sqlalchemy as sa
 from sqlalchemy import orm
 
@@ -149,22 +150,14 @@ def _scope(query, model, ctx):
     return query.filter(model.project_id == ctx.project_id)
 
 
-def _get(session, ctx, model, id, owner_only=False, join=None):
+def _get(session, ctx, model, id, owner_only=False):
     """One row by id, as ``ctx`` may see it.
 
     Admins see every project's rows (upstream's admin read-through) unless
     ``owner_only``; runtimes are never read through (upstream). ``ctx``
     None means the engine's unscoped lookup.
-
-    :param join: ``(other model, ON clause)``: read the row the clause
-        joins to it in the same statement, and return ``(row, other row
-        or None)``.
     """
-    if join is None:
-        query = session.query(model)
-    else:
-        query = session.query(model, join[0]).outerjoin(*join)
-    query = query.filter(model.id == id)
+    query = session.query(model).filter(model.id == id)
     read_through = (ctx is not None and ctx.is_admin and not owner_only
                     and model is not models.Runtime)
     if ctx is not None and not read_through:
@@ -172,7 +165,7 @@ def _get(session, ctx, model, id, owner_only=False, join=None):
     obj = query.one_or_none()
     if obj is None:
         raise _not_found(model, id=id)
-    return obj if join is None else tuple(obj)
+    return obj
 
 
 @dataclasses.dataclass(frozen=True)
@@ -623,18 +616,92 @@ def webhook_delete(ctx, id):
 
 
 # Executions
+#
+# Every execution creates, reads and ends a row: those statements are built
+# once, in SQLAlchemy Core, and run on the session's connection. Building
+# ORM queries cost most of the service's CPU per execution. Rows come back
+# as transient model instances, as the ORM would give them.
+
+_EXECUTIONS = models.Execution.__table__
+_FUNCTIONS = models.Function.__table__
+_RUNTIMES = models.Runtime.__table__
+_VERSIONS = models.FunctionVersion.__table__
+
+
+def _prefixed(table, prefix):
+    return [column.label(prefix + column.name) for column in table.c]
+
+
+def _instance(model, row, prefix=""):
+    """A transient ``model`` instance from the ``prefix``-ed columns of a
+    Core row."""
+    mapping = row._mapping
+    return model(**{column.name: mapping[prefix + column.name]
+                    for column in model.__table__.c})
+
+
+def _select_function_and_runtime(read_through):
+    """A function by id (scoped unless ``read_through``) with its runtime
+    if ``ctx`` may see that (its project's, or public)."""
+    runtime_visible = sa.and_(
+        _RUNTIMES.c.id == _FUNCTIONS.c.runtime_id,
+        sa.or_(_RUNTIMES.c.project_id == sa.bindparam("b_project"),
+               _RUNTIMES.c.is_public.is_(True)))
+    query = sa.select(*_prefixed(_FUNCTIONS, "f_"),
+                      *_prefixed(_RUNTIMES, "r_")).select_from(
+        _FUNCTIONS.outerjoin(_RUNTIMES, runtime_visible)).where(
+        _FUNCTIONS.c.id == sa.bindparam("b_function"))
+    if not read_through:
+        query = query.where(
+            _FUNCTIONS.c.project_id == sa.bindparam("b_project"))
+    return query
+
+
+_FUNCTION_AND_RUNTIME = {
+    False: _select_function_and_runtime(False),
+    True: _select_function_and_runtime(True)}
+_INSERT_EXECUTION = sa.insert(_EXECUTIONS)
+_COUNT_ON_FUNCTION = sa.update(_FUNCTIONS).where(
+    _FUNCTIONS.c.id == sa.bindparam("b_function")).values(
+    count=_FUNCTIONS.c.count + 1, updated_at=sa.bindparam("b_now"))
+_COUNT_ON_VERSION = sa.update(_VERSIONS).where(
+    _VERSIONS.c.function_id == sa.bindparam("b_function"),
+    _VERSIONS.c.version_number == sa.bindparam("b_version")).values(
+    count=_VERSIONS.c.count + 1, updated_at=sa.bindparam("b_now"))
+_RUNNING_OF_FUNCTION = sa.select(sa.func.count()).select_from(
+    _EXECUTIONS).where(_EXECUTIONS.c.function_id == sa.bindparam(
+        "b_function"), _EXECUTIONS.c.status == states.RUNNING)
+_EXECUTION_AND_FUNCTION = sa.select(
+    *_prefixed(_EXECUTIONS, "e_"), *_prefixed(_FUNCTIONS, "f_")).select_from(
+    _EXECUTIONS.outerjoin(
+        _FUNCTIONS, _FUNCTIONS.c.id == _EXECUTIONS.c.function_id)).where(
+    _EXECUTIONS.c.id == sa.bindparam("b_execution"),
+    _EXECUTIONS.c.project_id == sa.bindparam("b_project"))
+_FINISH_EXECUTION = sa.update(_EXECUTIONS).where(
+    _EXECUTIONS.c.id == sa.bindparam("b_execution"),
+    _EXECUTIONS.c.status == states.RUNNING).values(
+    status=sa.bindparam("b_status"),
+    result=sa.bindparam("b_result", type_=_EXECUTIONS.c.result.type),
+    logs=sa.bindparam("b_logs", type_=_EXECUTIONS.c.logs.type),
+    cpu_time=sa.bindparam("b_cpu_time"),
+    memory_peak=sa.bindparam("b_memory_peak"),
+    updated_at=sa.bindparam("b_now"))
+
+
+def _default(column):
+    """A column's scalar Python default, or None."""
+    default = column.default
+    return default.arg if default is not None and default.is_scalar else None
+
 
 def _count_execution(session, function_id, version):
     """Count one more execution on a function (version 0) or a version."""
+    params = {"b_function": function_id, "b_now": timeutils.utcnow()}
     if version:
-        query = session.query(models.FunctionVersion).filter_by(
-            function_id=function_id, version_number=version)
-        model = models.FunctionVersion
+        session.connection().execute(_COUNT_ON_VERSION,
+                                     dict(params, b_version=version))
     else:
-        query = session.query(models.Function).filter_by(id=function_id)
-        model = models.Function
-    query.update({"count": model.count + 1, "updated_at": timeutils.utcnow()},
-                 synchronize_session=False)
+        session.connection().execute(_COUNT_ON_FUNCTION, params)
 
 
 @_writer
@@ -663,8 +730,8 @@ class ExecutionTarget:
 
 def _running_executions(session, function_id):
     """How many executions of a function (any version) are running."""
-    return session.query(sa.func.count(models.Execution.id)).filter_by(
-        function_id=function_id, status=states.RUNNING).scalar()
+    return session.connection().execute(
+        _RUNNING_OF_FUNCTION, {"b_function": function_id}).scalar()
 
 
 @_writer
@@ -702,22 +769,22 @@ def execution_create_resolved(ctx, values, check=None, max_running=None):
         raise exceptions.InputException(
             "Either function_alias or function_id must be provided.")
     values["function_version"] = values.get("function_version") or 0
-    # The function with its runtime, as _get would read the runtime.
-    runtime_visible = sa.and_(
-        models.Runtime.id == models.Function.runtime_id,
-        sa.or_(models.Runtime.project_id == ctx.project_id,
-               models.Runtime.is_public.is_(True)))
-    function, runtime = _get(session, ctx, models.Function,
-                             values["function_id"],
-                             join=(models.Runtime, runtime_visible))
+    # The function with its runtime, read as _get reads each of them.
+    row = session.connection().execute(
+        _FUNCTION_AND_RUNTIME[bool(ctx.is_admin)],
+        {"b_function": values["function_id"],
+         "b_project": ctx.project_id}).first()
+    if row is None:
+        raise _not_found(models.Function, id=values["function_id"])
+    function = _instance(models.Function, row, "f_")
     version = None
     if values["function_version"]:
         version = _version(session, ctx, function.id,
                            values["function_version"])
-    if runtime is None:
+    if row.r_id is None:
         raise _not_found(models.Runtime, id=function.runtime_id)
     target = ExecutionTarget(function=function, version=version,
-                             runtime=runtime)
+                             runtime=_instance(models.Runtime, row, "r_"))
     if check is not None:
         check(target)
     if max_running is not None and \
@@ -726,9 +793,13 @@ def execution_create_resolved(ctx, values, check=None, max_running=None):
             "Function %s has %d executions running, its limit for "
             "webhook invocations; try again later." % (function.id,
                                                       max_running))
-    execution = _create(session, ctx, models.Execution, values)
+    row = {column.name: values.get(column.name, _default(column))
+           for column in _EXECUTIONS.c}
+    row.update(id=row["id"] or uuidutils.generate_uuid(),
+               project_id=ctx.project_id, created_at=timeutils.utcnow())
+    session.connection().execute(_INSERT_EXECUTION, row)
     _count_execution(session, function.id, values["function_version"])
-    return execution, target
+    return models.Execution(**row), target
 
 
 @_TXN.reader
@@ -760,13 +831,16 @@ def execution_to_run_by_engine(ctx, id):
     :returns: an :class:`ExecutionToRun`.
     :raises DBEntityNotFoundError: no such execution in the project.
     """
-    execution, function = _get(
-        ctx.session, ctx, models.Execution, id,
-        join=(models.Function,
-              models.Function.id == models.Execution.function_id))
+    row = ctx.session.connection().execute(
+        _EXECUTION_AND_FUNCTION,
+        {"b_execution": id, "b_project": ctx.project_id}).first()
+    if row is None:
+        raise _not_found(models.Execution, id=id)
+    execution = _instance(models.Execution, row, "e_")
     try:
-        if function is None:
+        if row.f_id is None:
             raise _not_found(models.Function, id=execution.function_id)
+        function = _instance(models.Function, row, "f_")
         version = None
         if execution.function_version:
             version = _version(ctx.session, None, function.id,
@@ -805,9 +879,11 @@ def execution_finish_by_engine(ctx, id, status, result, logs, cpu_time=None,
     values = {"status": status, "result": result, "logs": logs,
               "cpu_time": cpu_time, "memory_peak": memory_peak,
               "updated_at": timeutils.utcnow()}
-    count = ctx.session.query(models.Execution).filter_by(
-        id=id, status=states.RUNNING).update(
-        values, synchronize_session=False)
+    count = ctx.session.connection().execute(_FINISH_EXECUTION, {
+        "b_execution": id, "b_status": status, "b_result": result,
+        "b_logs": logs, "b_cpu_time": cpu_time,
+        "b_memory_peak": memory_peak,
+        "b_now": values["updated_at"]}).rowcount
     return values if count == 1 else None
 
 
