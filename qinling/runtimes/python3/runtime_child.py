@@ -163,7 +163,7 @@ def _redirect_output(log_path):
                                   write_through=True)
 
 
-def _write_all(fd, data):
+def write_all(fd, data):
     while data:
         data = data[os.write(fd, data):]
 
@@ -208,15 +208,15 @@ def _run(write_fd, params, func_dir, exec_dir, rlimits):
     os.chdir(func_dir)
     rlimits.apply(params)
     execution_id = params["execution_id"]
-    _write_all(1, f"Start execution: {execution_id}\n".encode())
+    write_all(1, f"Start execution: {execution_id}\n".encode())
     success, output = _invoke(params, func_dir)
     with contextlib.suppress(OSError):  # user code may close fd 1
-        _write_all(1, f"Finished execution: {execution_id}\n".encode())
+        write_all(1, f"Finished execution: {execution_id}\n".encode())
     # The server answers as soon as this line arrives, without waiting
     # for this process to exit: it reports its own usage.
     message = json.dumps({"success": success, "output": output,
                           "usage": own_usage()})
-    _write_all(write_fd, message.encode() + b"\n")
+    write_all(write_fd, message.encode() + b"\n")
 
 
 def child_main(write_fd, params, func_dir, exec_dir, slot, rlimits):

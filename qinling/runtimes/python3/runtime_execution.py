@@ -378,11 +378,6 @@ class Spares:
         return Spare(pid, slot, order_w, read_fd)
 
 
-def _write_all(fd, data):
-    while data:
-        data = data[os.write(fd, data):]
-
-
 def _acquire(slots, spares, deadline):
     """The spare child and its slot, or a free slot (spare None).
 
@@ -413,7 +408,7 @@ def _hand_over(spare, params, func_dir, exec_dir, children):
     order = json.dumps({"params": params, "func_dir": func_dir,
                         "exec_dir": exec_dir})
     try:
-        _write_all(spare.order_fd, order.encode() + b"\n")
+        runtime_child.write_all(spare.order_fd, order.encode() + b"\n")
     except OSError:
         os.close(spare.read_fd)
         _kill_group(spare.pid)
