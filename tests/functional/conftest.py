@@ -19,6 +19,7 @@ from tests.functional import openstack_fixtures
 from tests.functional.openstack_fixtures import keystone  # noqa: F401
 from tests.functional.openstack_fixtures import swift  # noqa: F401
 from tests.functional.trigger_fixtures import aodh  # noqa: F401
+from tests.functional.trigger_fixtures import confirming_zaqar  # noqa: F401
 from tests.functional.trigger_fixtures import zaqar  # noqa: F401
 
 KINDS = ("all-in-one", "rabbit-mariadb", "rabbit-postgresql")
@@ -88,6 +89,15 @@ def bounded_server(tmp_path_factory):
     third running execution of a function."""
     return _deployment("all-in-one-bounded", tmp_path_factory, {
         "webhooks": {"max_running_executions": "2"}})
+
+
+@pytest.fixture(scope="session")
+def confirming_server(confirming_zaqar, tmp_path_factory):  # noqa: F811
+    """An all-in-one ``qinling-server`` whose ``[webhooks]zaqar_url`` is
+    ``confirming_zaqar``, so that its ``confirm_subscriptions`` webhooks
+    can confirm there."""
+    return _deployment("all-in-one-zaqar-confirming", tmp_path_factory, {
+        "webhooks": {"zaqar_url": confirming_zaqar.url}})
 
 
 @pytest.fixture(scope="session", params=KINDS)

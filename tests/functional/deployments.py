@@ -52,7 +52,7 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def _reachable(host, port):
+def reachable(host, port):
     try:
         socket.create_connection((host, port), timeout=2).close()
         return True
@@ -114,13 +114,13 @@ def _create_database(kind):
     import sqlalchemy as sa
     name = "qinling_test_%s" % uuid.uuid4().hex[:10]
     if kind == "mariadb":
-        if not _reachable("127.0.0.1", 3306):
+        if not reachable("127.0.0.1", 3306):
             raise Unavailable("MariaDB is not running on 127.0.0.1:3306")
         admin_url, url = MARIADB_URL + "/", "%s/%s?charset=utf8mb4" % (
             MARIADB_URL, name)
         create = "CREATE DATABASE %s CHARACTER SET utf8mb4" % name
     else:
-        if not _reachable("127.0.0.1", 5432):
+        if not reachable("127.0.0.1", 5432):
             raise Unavailable("PostgreSQL is not running on 127.0.0.1:5432")
         admin_url = POSTGRESQL_URL + "/postgres"
         url = "%s/%s" % (POSTGRESQL_URL, name)
@@ -172,7 +172,7 @@ class Deployment:
             self.processes.append(
                 Process("qinling-server", self.config_file, self.workdir))
         else:
-            if not _reachable("127.0.0.1", 5672):
+            if not reachable("127.0.0.1", 5672):
                 raise Unavailable("RabbitMQ is not running on 127.0.0.1:5672")
             url, drop = _create_database(self.kind.split("-", 1)[1])
             self._cleanups.append(drop)

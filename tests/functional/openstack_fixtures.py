@@ -61,15 +61,13 @@ def swift(keystone, tmp_path_factory):
 
 
 def log_sections(item):
-    """``(title, text)`` report sections with the logs of the Keystone and
-    Swift that the test ``item`` used, for a conftest's
-    ``pytest_runtest_makereport``."""
-    sections = []
-    for name in ("keystone", "swift"):
-        services = getattr(item, "funcargs", {}).get(name)
-        if isinstance(services, openstack_services.Services):
-            sections.append(("%s logs" % name, services.logs()))
-    return sections
+    """``(title, text)`` report sections with the logs of the services
+    (Keystone, Swift, and those of trigger_fixtures) that the test
+    ``item`` used, for a conftest's ``pytest_runtest_makereport``."""
+    return [("%s logs" % name, services.logs())
+            for name, services in sorted(
+                getattr(item, "funcargs", {}).items())
+            if isinstance(services, openstack_services.Services)]
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -82,13 +82,13 @@ def cache_dir():
     return os.path.join(base, "qinling-tests")
 
 
-def venv_dir():
-    """Where the Keystone and Swift venv lives.
+def venv_dir(name="openstack"):
+    """Where the ``name`` venv lives (``openstack``: Keystone and Swift).
 
-    ``QINLING_TEST_OPENSTACK_VENV`` overrides it.
+    ``QINLING_TEST_<NAME>_VENV`` overrides it.
     """
-    return os.environ.get("QINLING_TEST_OPENSTACK_VENV") or os.path.join(
-        cache_dir(), "openstack-venv")
+    return os.environ.get("QINLING_TEST_%s_VENV" % name.upper()) or \
+        os.path.join(cache_dir(), "%s-venv" % name)
 
 
 def free_port():
@@ -116,16 +116,16 @@ def _tail(path, size=LOG_TAIL):
 
 # -- the virtualenv ---------------------------------------------------------
 
-def _marker_text():
-    return json.dumps({"packages": list(PACKAGES),
+def _marker_text(packages):
+    return json.dumps({"packages": list(packages),
                        "python": "%d.%d" % sys.version_info[:2]})
 
 
-def _venv_ready(path):
+def _venv_ready(path, packages):
     marker = os.path.join(path, ".qinling-tests-installed")
     try:
         with open(marker) as f:
-            ready = f.read() == _marker_text()
+            ready = f.read() == _marker_text(packages)
     except OSError:
         return False
     return ready and os.access(os.path.join(path, "bin", "python"), os.X_OK)
@@ -156,13 +156,14 @@ def _run_install(argv, log, deadline):
         return "timed out"
 
 
-def ensure_venv():
-    """Install Keystone, Swift and gunicorn into their own venv, once.
+def ensure_venv(name="openstack", packages=PACKAGES):
+    """Install ``packages`` into the ``name`` venv, once per machine
+    (by default Keystone, Swift and gunicorn).
 
-    A venv whose marker matches :data:`PACKAGES` is reused. Returns its path.
+    A venv whose marker matches ``packages`` is reused. Returns its path.
     """
-    path = venv_dir()
-    if _venv_ready(path):
+    path = venv_dir(name)
+    if _venv_ready(path, packages):
         return path
     os.makedirs(os.path.dirname(path), exist_ok=True)
     deadline = time.monotonic() + INSTALL_TIMEOUT
@@ -175,7 +176,7 @@ def ensure_venv():
                 if time.monotonic() > deadline:
                     raise RuntimeError("timed out waiting for %s.lock" % path)
                 time.sleep(0.5)
-        if _venv_ready(path):
+        if _venv_ready(path, packages):
             return path
         shutil.rmtree(path, ignore_errors=True)
         log_path = path + "-install.log"
@@ -194,7 +195,7 @@ def ensure_venv():
         else:
             steps = [[sys.executable, "-m", "venv", path],
                      venv_pip + ["pip>=25"]]
-        steps.append(venv_pip + list(PACKAGES))
+        steps.append(venv_pip + list(packages))
         with open(log_path, "wb") as log:
             for argv in steps:
                 rc = _run_install(argv, log, deadline)
@@ -206,11 +207,11 @@ def ensure_venv():
             if any(err in output for err in _NETWORK_ERRORS):
                 raise Unavailable(
                     "cannot install %s: no package index reachable (log: %s)"
-                    "\n%s" % (" ".join(PACKAGES), log_path, output[-2000:]))
+                    "\n%s" % (" ".join(packages), log_path, output[-2000:]))
             raise RuntimeError("installing %s into %s failed (%s):\n%s" % (
-                " ".join(PACKAGES), path, rc, output))
+                " ".join(packages), path, rc, output))
         with open(os.path.join(path, ".qinling-tests-installed"), "w") as f:
-            f.write(_marker_text())
+            f.write(_marker_text(packages))
     return path
 
 
@@ -371,7 +372,14 @@ def wait_http(url, processes, timeout=WAIT_TIMEOUT, ok=(200,)):
 
 
 class Services:
-    """Common parts: a venv, a work dir, processes, logs and stop()."""
+    """Common parts: a venv, a work dir, processes, logs and stop().
+
+    :attr:`VENV` names the venv :attr:`PACKAGES` are installed in, None
+    for servers the machine has.
+    """
+
+    VENV = "openstack"
+    PACKAGES = PACKAGES
 
     def __init__(self, workdir, venv=None):
         self.workdir = os.path.abspath(workdir)
@@ -398,8 +406,8 @@ class Services:
             proc.stop()
 
     def start(self):
-        if self.venv is None:
-            self.venv = ensure_venv()
+        if self.venv is None and self.VENV:
+            self.venv = ensure_venv(self.VENV, self.PACKAGES)
         try:
             self._start_services()
         except BaseException as e:

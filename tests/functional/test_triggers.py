@@ -21,8 +21,6 @@ import pytest
 from tests.functional import api as api_client
 from tests.functional import trigger_services
 from tests.functional.trigger_fixtures import WAIT
-from tests.functional.trigger_fixtures import confirming_server  # noqa: F401
-from tests.functional.trigger_fixtures import confirming_zaqar  # noqa: F401
 from tests.functional.trigger_fixtures import create_webhook
 from tests.functional.trigger_fixtures import executions_of
 from tests.functional.trigger_fixtures import output
@@ -124,7 +122,7 @@ def test_zaqar_message_as_a_cloudevent(api, function, zaqar):
 # -- Zaqar with subscriptions to confirm --
 
 @pytest.fixture(scope="module")
-def confirming_api(confirming_server):  # noqa: F811
+def confirming_api(confirming_server):
     return api_client.Api(confirming_server.url)
 
 
@@ -137,7 +135,7 @@ def confirming_function(confirming_api):
 
 
 def test_a_confirming_webhook_confirms_its_subscription_then_runs_messages(
-        confirming_api, confirming_function, confirming_zaqar):  # noqa: F811
+        confirming_api, confirming_function, confirming_zaqar):
     api, zaqar = confirming_api, confirming_zaqar
     webhook = create_webhook(api, confirming_function["id"],
                              confirm_subscriptions=True)
@@ -160,7 +158,7 @@ def test_a_confirming_webhook_confirms_its_subscription_then_runs_messages(
 
 
 def test_a_webhook_that_does_not_confirm_never_runs_for_a_confirmation(
-        confirming_api, confirming_function, confirming_zaqar):  # noqa: F811
+        confirming_api, confirming_function, confirming_zaqar):
     api, zaqar = confirming_api, confirming_zaqar
     webhook = create_webhook(api, confirming_function["id"])
     assert webhook["confirm_subscriptions"] is False
@@ -179,7 +177,7 @@ def test_a_webhook_that_does_not_confirm_never_runs_for_a_confirmation(
 
 
 def test_a_confirmation_shaped_by_post_data_is_still_a_confirmation(
-        confirming_api, confirming_function, confirming_zaqar):  # noqa: F811
+        confirming_api, confirming_function, confirming_zaqar):
     api, zaqar = confirming_api, confirming_zaqar
     webhook = create_webhook(api, confirming_function["id"],
                              confirm_subscriptions=True)

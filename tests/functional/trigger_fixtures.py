@@ -10,18 +10,15 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """Session fixtures ``zaqar``, ``confirming_zaqar`` and ``aodh``: the real
-services that call webhooks; and ``confirming_server``, a Qinling that
-confirms subscriptions to ``confirming_zaqar``.
+services that call webhooks.
 
-Use them from tests/functional/conftest.py (or a test module) with::
-
-    from tests.functional.trigger_fixtures import aodh, zaqar  # noqa
-
-See :mod:`tests.functional.trigger_services` for what the objects offer.
-A test that uses them is skipped when they cannot run here (no package
-index, no ``redis-server``, no RabbitMQ), with the reason; any other
-failure errors the test with the servers' logs. A failing test that used
-them gets their logs in its report.
+tests/functional/conftest.py imports them (and makes ``confirming_server``,
+a Qinling that confirms subscriptions to ``confirming_zaqar``). See
+:mod:`tests.functional.trigger_services` for what the objects offer. A test
+that uses them is skipped when they cannot run here (no package index, no
+``redis-server``, no RabbitMQ), with the reason; any other failure errors
+the test with the servers' logs, and a failing test that used them gets
+their logs in its report (``openstack_fixtures.log_sections``).
 
 Helpers for such tests: :func:`create_webhook`, :func:`executions_of`,
 :func:`wait_executions` (bounded by :data:`WAIT` seconds), :func:`output`.
@@ -32,105 +29,46 @@ import time
 
 import pytest
 
-from tests.functional import deployments
 from tests.functional import trigger_services
-
-_PLUGIN = "qinling-trigger-logs"
 
 WAIT = 60   # seconds, for anything a service does in the background
 
 
-class _LogsPlugin:
-    """Adds the trigger services' logs to a failed test's report."""
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item, call):
-        outcome = yield
-        report = outcome.get_result()
-        if report.when == "call" and report.failed:
-            report.sections.extend(log_sections(item))
-
-
-class Deployment(deployments.Deployment):
-    """A Qinling deployment of these fixtures (conftest shows the logs of
-    its own deployments only)."""
-
-
-def log_sections(item):
-    """``(title, text)`` report sections with the logs of the trigger
-    services (and of this module's Qinling deployments) the test ``item``
-    used."""
-    return [("%s logs" % name, value.logs())
-            for name, value in sorted(getattr(item, "funcargs", {}).items())
-            if isinstance(value, (trigger_services.Services, Deployment))]
-
-
-def _start(request, services):
-    # Registered here, not in a conftest: tests/functional/conftest.py has
-    # its own pytest_runtest_makereport, and pytest_plugins works only in
-    # the rootdir's conftest.
-    manager = request.config.pluginmanager
-    if not manager.has_plugin(_PLUGIN):
-        manager.register(_LogsPlugin(), _PLUGIN)
+def _running(services):
+    """Start ``services`` (or skip the test), yield them, stop them."""
     try:
-        return services.start()
+        services.start()
     except trigger_services.Unavailable as e:
         pytest.skip("%s unavailable: %s" % (type(services).__name__, e))
+    try:
+        yield services
+    finally:
+        services.stop()
 
 
 @pytest.fixture(scope="session")
-def zaqar(request, tmp_path_factory):
+def zaqar(tmp_path_factory):
     """A :class:`~tests.functional.trigger_services.Zaqar`, started:
     subscriptions are delivered at once."""
-    services = _start(request, trigger_services.Zaqar(
+    yield from _running(trigger_services.Zaqar(
         str(tmp_path_factory.mktemp("zaqar"))))
-    try:
-        yield services
-    finally:
-        services.stop()
 
 
 @pytest.fixture(scope="session")
-def confirming_zaqar(request, tmp_path_factory):
+def confirming_zaqar(tmp_path_factory):
     """A second Zaqar with ``[notification] require_confirmation = true``:
     a subscription is delivered to only once confirmed."""
-    services = _start(request, trigger_services.Zaqar(
+    yield from _running(trigger_services.Zaqar(
         str(tmp_path_factory.mktemp("zaqar-confirming")),
         require_confirmation=True))
-    try:
-        yield services
-    finally:
-        services.stop()
 
 
 @pytest.fixture(scope="session")
-def aodh(request, tmp_path_factory):
+def aodh(tmp_path_factory):
     """An :class:`~tests.functional.trigger_services.Aodh`, started, on
     the RabbitMQ at ``QINLING_TEST_RABBIT_URL``."""
-    services = _start(request, trigger_services.Aodh(
+    yield from _running(trigger_services.Aodh(
         str(tmp_path_factory.mktemp("aodh"))))
-    try:
-        yield services
-    finally:
-        services.stop()
-
-
-@pytest.fixture(scope="session")
-def confirming_server(confirming_zaqar, tmp_path_factory):
-    """An all-in-one ``qinling-server`` (auth off) whose
-    ``[webhooks]zaqar_url`` is ``confirming_zaqar``, so that its
-    ``confirm_subscriptions`` webhooks can confirm there."""
-    workdir = str(tmp_path_factory.mktemp("qinling-zaqar-confirming"))
-    deployment = Deployment("all-in-one-zaqar-confirming", workdir, {
-        "webhooks": {"zaqar_url": confirming_zaqar.url}})
-    try:
-        deployment.start()
-    except deployments.Unavailable as e:
-        pytest.skip("deployment unavailable: %s" % e)
-    try:
-        yield deployment
-    finally:
-        deployment.stop()
 
 
 # -- helpers for the tests that use them ----------------------------------

@@ -14,8 +14,9 @@
 Like :mod:`tests.functional.openstack_services` (whose process handling
 this module reuses), each service comes from PyPI, installed once per
 machine into a virtualenv of its own under the tests' cache directory
-(:func:`ensure_venv`), and every server listens on 127.0.0.1 on a free port
-in a process group of its own, which ``stop()`` ends by PID.
+(:func:`openstack_services.ensure_venv`), and every server listens on
+127.0.0.1 on a free port in a process group of its own, which ``stop()``
+ends by PID.
 
 * :class:`Redis`: the Debian ``redis-server``, no persistence.
 * :class:`Zaqar`: ``zaqar-server`` with both stores on its own
@@ -38,15 +39,12 @@ raises ``RuntimeError`` with the servers' logs.
 """
 
 import datetime
-import fcntl
 from http import server as http_server
 import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
-import sys
 import threading
 import time
 from urllib import parse
@@ -69,109 +67,12 @@ ZAQAR_PACKAGES = ("zaqar==23.0.1", "redis==8.1.0")
 AODH_PACKAGES = ("aodh==23.0.0",)
 
 WAIT_TIMEOUT = openstack_services.WAIT_TIMEOUT
-INSTALL_TIMEOUT = openstack_services.INSTALL_TIMEOUT
 
 # What a no-auth request to Zaqar must carry besides the project.
 ZAQAR_CLIENT_ID = "3381af92-2b9e-11e3-b191-71861300734c"
 
 
-# -- the virtualenvs --------------------------------------------------------
-
-def venv_dir(name):
-    """Where the ``name`` venv lives (``zaqar`` or ``aodh``).
-
-    ``QINLING_TEST_<NAME>_VENV`` overrides it.
-    """
-    return os.environ.get("QINLING_TEST_%s_VENV" % name.upper()) or \
-        os.path.join(openstack_services.cache_dir(), "%s-venv" % name)
-
-
-def _marker_text(packages):
-    return json.dumps({"packages": list(packages),
-                       "python": "%d.%d" % sys.version_info[:2]})
-
-
-def _venv_ready(path, packages):
-    try:
-        with open(os.path.join(path, ".qinling-tests-installed")) as f:
-            ready = f.read() == _marker_text(packages)
-    except OSError:
-        return False
-    return ready and os.access(os.path.join(path, "bin", "python"), os.X_OK)
-
-
-def _lock(lock, deadline, path):
-    while True:     # another session may be installing it right now
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                raise RuntimeError("timed out waiting for %s.lock" % path)
-            time.sleep(0.5)
-
-
-def _install_steps(path):
-    python = os.path.join(path, "bin", "python")
-    options = ["install", "--disable-pip-version-check", "--timeout", "60",
-               "--retries", "2"]
-    # As openstack_services.ensure_venv: a new pip first, it resolves these
-    # sets twice as fast as the one a 3.11 venv bundles.
-    if openstack_services._pip_supports_python_option():
-        return [[sys.executable, "-m", "venv", "--without-pip", path],
-                [sys.executable, "-m", "pip", "--python", python]
-                + options + ["pip>=25"]], [python, "-m", "pip"] + options
-    return [[sys.executable, "-m", "venv", path],
-            [python, "-m", "pip"] + options + ["pip>=25"]], \
-        [python, "-m", "pip"] + options
-
-
-def ensure_venv(name, packages):
-    """Install ``packages`` into the ``name`` venv, once per machine.
-
-    A venv whose marker matches ``packages`` is reused. Returns its path.
-    """
-    path = venv_dir(name)
-    if _venv_ready(path, packages):
-        return path
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    deadline = time.monotonic() + INSTALL_TIMEOUT
-    with open(path + ".lock", "w") as lock:
-        _lock(lock, deadline, path)
-        if _venv_ready(path, packages):
-            return path
-        shutil.rmtree(path, ignore_errors=True)
-        log_path = path + "-install.log"
-        steps, venv_pip = _install_steps(path)
-        steps.append(venv_pip + list(packages))
-        with open(log_path, "wb") as log:
-            for argv in steps:
-                rc = openstack_services._run_install(argv, log, deadline)
-                if rc != 0:
-                    break
-        if rc != 0:
-            output = openstack_services._tail(log_path, 20000)
-            shutil.rmtree(path, ignore_errors=True)
-            if any(e in output for e in openstack_services._NETWORK_ERRORS):
-                raise Unavailable(
-                    "cannot install %s: no package index reachable (log: %s)"
-                    "\n%s" % (" ".join(packages), log_path, output[-2000:]))
-            raise RuntimeError("installing %s into %s failed (%s):\n%s" % (
-                " ".join(packages), path, rc, output))
-        with open(os.path.join(path, ".qinling-tests-installed"), "w") as f:
-            f.write(_marker_text(packages))
-    return path
-
-
 # -- helpers ----------------------------------------------------------------
-
-def reachable(host, port):
-    try:
-        socket.create_connection((host, port), timeout=2).close()
-        return True
-    except OSError:
-        return False
-
 
 def wait_tcp(port, processes, timeout=WAIT_TIMEOUT):
     """Wait until 127.0.0.1:``port`` accepts connections, failing early if
@@ -180,30 +81,15 @@ def wait_tcp(port, processes, timeout=WAIT_TIMEOUT):
     while time.monotonic() < deadline:
         for proc in processes:
             proc.check_alive()
-        if reachable("127.0.0.1", port):
+        if deployments.reachable("127.0.0.1", port):
             return
         time.sleep(0.1)
     raise RuntimeError("127.0.0.1:%d did not open within %ss" % (
         port, timeout))
 
 
-class Services(openstack_services.Services):
-    """A group of processes from the ``VENV`` venv (None: none needed)."""
-
-    VENV = None
-    PACKAGES = ()
-
-    def start(self):
-        if self.venv is None and self.VENV:
-            self.venv = ensure_venv(self.VENV, self.PACKAGES)
-        try:
-            self._start_services()
-        except BaseException as e:
-            self.stop()
-            if isinstance(e, RuntimeError):
-                raise RuntimeError("%s\n\n%s" % (e, self.logs())) from e
-            raise
-        return self
+# Services: the venv machinery and process handling of openstack_services.
+Services = openstack_services.Services
 
 
 # -- Redis ------------------------------------------------------------------
@@ -213,6 +99,8 @@ class Redis(Services):
 
     After :meth:`start`: ``port``, ``url``.
     """
+
+    VENV = None
 
     def __init__(self, workdir):
         super().__init__(workdir)
@@ -375,7 +263,7 @@ class Aodh(Services):
 
     def _start_services(self):
         host, port = self._broker()
-        if not reachable(host, port):
+        if not deployments.reachable(host, port):
             raise Unavailable("RabbitMQ is not running on %s:%d (set "
                               "QINLING_TEST_RABBIT_URL)" % (host, port))
         write_config(self.config_file, self._config())
