@@ -1,0 +1,312 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Executions."""
+
+import dataclasses
+import typing
+
+from oslo_utils import timeutils
+from oslo_utils import uuidutils
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from qinling import exceptions
+from qinling import states
+from qinling.db.api.base import _TXN
+from qinling.db.api.base import _create
+from qinling.db.api.base import _get
+from qinling.db.api.base import _list
+from qinling.db.api.base import _not_found
+from qinling.db.api.base import _writer
+from qinling.db.api.functions import _alias
+from qinling.db.api.functions import _version
+from qinling.db.sqlalchemy import models
+
+# Executions
+#
+# Every execution creates, reads and ends a row: those statements are built
+# once, in SQLAlchemy Core, and run on the session's connection. Building
+# ORM queries cost most of the service's CPU per execution. Rows come back
+# as transient model instances, as the ORM would give them.
+
+_EXECUTIONS = models.Execution.__table__
+_FUNCTIONS = models.Function.__table__
+_RUNTIMES = models.Runtime.__table__
+_VERSIONS = models.FunctionVersion.__table__
+
+
+def _prefixed(table, prefix):
+    return [column.label(prefix + column.name) for column in table.c]
+
+
+def _instance(model, row, prefix=""):
+    """A transient ``model`` instance from the ``prefix``-ed columns of a
+    Core row."""
+    mapping = row._mapping
+    return model(**{column.name: mapping[prefix + column.name]
+                    for column in model.__table__.c})
+
+
+def _select_function_and_runtime(read_through):
+    """A function by id (scoped unless ``read_through``) with its runtime
+    if ``ctx`` may see that (its project's, or public)."""
+    runtime_visible = sa.and_(
+        _RUNTIMES.c.id == _FUNCTIONS.c.runtime_id,
+        sa.or_(_RUNTIMES.c.project_id == sa.bindparam("b_project"),
+               _RUNTIMES.c.is_public.is_(True)))
+    query = sa.select(*_prefixed(_FUNCTIONS, "f_"),
+                      *_prefixed(_RUNTIMES, "r_")).select_from(
+        _FUNCTIONS.outerjoin(_RUNTIMES, runtime_visible)).where(
+        _FUNCTIONS.c.id == sa.bindparam("b_function"))
+    if not read_through:
+        query = query.where(
+            _FUNCTIONS.c.project_id == sa.bindparam("b_project"))
+    return query
+
+
+_FUNCTION_AND_RUNTIME = {
+    False: _select_function_and_runtime(False),
+    True: _select_function_and_runtime(True)}
+_INSERT_EXECUTION = sa.insert(_EXECUTIONS)
+_COUNT_ON_FUNCTION = sa.update(_FUNCTIONS).where(
+    _FUNCTIONS.c.id == sa.bindparam("b_function")).values(
+    count=_FUNCTIONS.c.count + 1, updated_at=sa.bindparam("b_now"))
+_COUNT_ON_VERSION = sa.update(_VERSIONS).where(
+    _VERSIONS.c.function_id == sa.bindparam("b_function"),
+    _VERSIONS.c.version_number == sa.bindparam("b_version")).values(
+    count=_VERSIONS.c.count + 1, updated_at=sa.bindparam("b_now"))
+_RUNNING_OF_FUNCTION = sa.select(sa.func.count()).select_from(
+    _EXECUTIONS).where(_EXECUTIONS.c.function_id == sa.bindparam(
+        "b_function"), _EXECUTIONS.c.status == states.RUNNING)
+_EXECUTION_AND_FUNCTION = sa.select(
+    *_prefixed(_EXECUTIONS, "e_"), *_prefixed(_FUNCTIONS, "f_")).select_from(
+    _EXECUTIONS.outerjoin(
+        _FUNCTIONS, _FUNCTIONS.c.id == _EXECUTIONS.c.function_id)).where(
+    _EXECUTIONS.c.id == sa.bindparam("b_execution"),
+    _EXECUTIONS.c.project_id == sa.bindparam("b_project"))
+_FINISH_EXECUTION = sa.update(_EXECUTIONS).where(
+    _EXECUTIONS.c.id == sa.bindparam("b_execution"),
+    _EXECUTIONS.c.status == states.RUNNING).values(
+    status=sa.bindparam("b_status"),
+    result=sa.bindparam("b_result", type_=_EXECUTIONS.c.result.type),
+    logs=sa.bindparam("b_logs", type_=_EXECUTIONS.c.logs.type),
+    cpu_time=sa.bindparam("b_cpu_time"),
+    memory_peak=sa.bindparam("b_memory_peak"),
+    updated_at=sa.bindparam("b_now"))
+
+
+def _default(column):
+    """A column's scalar Python default, or None."""
+    default = column.default
+    return default.arg if default is not None and default.is_scalar else None
+
+
+def _count_execution(session, function_id, version):
+    """Count one more execution on a function (version 0) or a version."""
+    params = {"b_function": function_id, "b_now": timeutils.utcnow()}
+    if version:
+        session.connection().execute(_COUNT_ON_VERSION,
+                                     dict(params, b_version=version))
+    else:
+        session.connection().execute(_COUNT_ON_FUNCTION, params)
+
+
+@_writer
+def execution_create(ctx, values):
+    """Insert an execution and count it on its function (or version),
+    atomically."""
+    execution = _create(ctx.session, ctx, models.Execution, values)
+    _count_execution(ctx.session, values["function_id"],
+                     values.get("function_version"))
+    return execution
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecutionTarget:
+    """What an execution runs, as resolved when it was created."""
+
+    function: models.Function
+    #: the function version row; None for the function itself.
+    version: typing.Optional[models.FunctionVersion]
+    runtime: models.Runtime
+
+    @property
+    def timeout(self):
+        return (self.version or self.function).timeout
+
+
+def _running_executions(session, function_id):
+    """How many executions of a function (any version) are running."""
+    return session.connection().execute(
+        _RUNNING_OF_FUNCTION, {"b_function": function_id}).scalar()
+
+
+@_writer
+def execution_create_resolved(ctx, values, check=None, max_running=None):
+    """Resolve what an execution runs, insert it and count it, atomically.
+
+    One transaction instead of a read per row: the alias (if
+    ``values["function_alias"]`` is set, resolved now, so repointing it
+    later does not change this execution), the function, the version and
+    the runtime are read as ``ctx`` may see them (as :func:`alias_get`,
+    :func:`function_get`, :func:`version_get` and :func:`runtime_get`
+    do, in that order).
+
+    :param values: the execution's columns; ``function_id`` and
+        ``function_version`` are taken from the alias when it is given.
+    :param check: called with the :class:`ExecutionTarget` before the
+        insert; it may raise to refuse the execution (nothing is written).
+    :param max_running: refuse the execution while this many executions
+        of the function are running. On SQLite writers take turns, so
+        the bound is exact; elsewhere concurrent requests may pass it by
+        as many as they are.
+    :returns: (the execution row, its ExecutionTarget).
+    :raises TooManyRequests: ``max_running`` executions are running.
+    :raises DBEntityNotFoundError: the alias, function, version or
+        runtime is not visible to ``ctx``.
+    :raises InputException: neither an alias nor a function is named.
+    """
+    session = ctx.session
+    values = dict(values)
+    if values.get("function_alias"):
+        alias = _alias(session, ctx, values["function_alias"])
+        values["function_id"] = alias.function_id
+        values["function_version"] = alias.function_version
+    if not values.get("function_id"):
+        raise exceptions.InputException(
+            "Either function_alias or function_id must be provided.")
+    values["function_version"] = values.get("function_version") or 0
+    # The function with its runtime, read as _get reads each of them.
+    row = session.connection().execute(
+        _FUNCTION_AND_RUNTIME[bool(ctx.is_admin)],
+        {"b_function": values["function_id"],
+         "b_project": ctx.project_id}).first()
+    if row is None:
+        raise _not_found(models.Function, id=values["function_id"])
+    function = _instance(models.Function, row, "f_")
+    version = None
+    if values["function_version"]:
+        version = _version(session, ctx, function.id,
+                           values["function_version"])
+    if row.r_id is None:
+        raise _not_found(models.Runtime, id=function.runtime_id)
+    target = ExecutionTarget(function=function, version=version,
+                             runtime=_instance(models.Runtime, row, "r_"))
+    if check is not None:
+        check(target)
+    if max_running is not None and \
+            _running_executions(session, function.id) >= max_running:
+        raise exceptions.TooManyRequests(
+            "Function %s has %d executions running, its limit for "
+            "webhook invocations; try again later." % (function.id,
+                                                      max_running))
+    row = {column.name: values.get(column.name, _default(column))
+           for column in _EXECUTIONS.c}
+    row.update(id=row["id"] or uuidutils.generate_uuid(),
+               project_id=ctx.project_id, created_at=timeutils.utcnow())
+    session.connection().execute(_INSERT_EXECUTION, row)
+    _count_execution(session, function.id, values["function_version"])
+    return models.Execution(**row), target
+
+
+@_TXN.reader
+def execution_get(ctx, id):
+    return _get(ctx.session, ctx, models.Execution, id)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecutionToRun:
+    """An execution and the function (version) it runs, read together."""
+
+    execution: models.Execution
+    #: None when ``missing`` is set.
+    function: typing.Optional[models.Function]
+    #: the version row; None for the function itself.
+    version: typing.Optional[models.FunctionVersion]
+    #: the DBEntityNotFoundError of a function or version deleted since
+    #: the execution was created, or None.
+    missing: typing.Optional[exceptions.DBEntityNotFoundError] = None
+
+
+@_TXN.reader
+def execution_to_run_by_engine(ctx, id):
+    """An execution of ``ctx``'s project and what it runs, in one read.
+
+    The function and version are read unscoped, as
+    :func:`function_get_by_engine` and :func:`version_get_by_engine` do.
+
+    :returns: an :class:`ExecutionToRun`.
+    :raises DBEntityNotFoundError: no such execution in the project.
+    """
+    row = ctx.session.connection().execute(
+        _EXECUTION_AND_FUNCTION,
+        {"b_execution": id, "b_project": ctx.project_id}).first()
+    if row is None:
+        raise _not_found(models.Execution, id=id)
+    execution = _instance(models.Execution, row, "e_")
+    try:
+        if row.f_id is None:
+            raise _not_found(models.Function, id=execution.function_id)
+        function = _instance(models.Function, row, "f_")
+        version = None
+        if execution.function_version:
+            version = _version(ctx.session, None, function.id,
+                               execution.function_version)
+    except exceptions.DBEntityNotFoundError as e:
+        return ExecutionToRun(execution, None, None, missing=e)
+    return ExecutionToRun(execution, function, version)
+
+
+@_TXN.reader
+def execution_list(ctx, list_query=None):
+    """Executions without their logs, which a list never shows (reading
+    ``logs`` of a listed row raises DetachedInstanceError)."""
+    base = ctx.session.query(models.Execution).options(
+        orm.defer(models.Execution.logs))
+    return _list(ctx.session, ctx, models.Execution, list_query, base=base)
+
+
+@_writer
+def execution_delete(ctx, id):
+    ctx.session.delete(_get(ctx.session, ctx, models.Execution, id))
+
+
+@_writer
+def execution_finish_by_engine(ctx, id, status, result, logs, cpu_time=None,
+                               memory_peak=None):
+    """Write an execution's final status once; a second write is refused.
+
+    :returns: the columns this call wrote (``status``, ``result``,
+        ``logs``, ``cpu_time``, ``memory_peak``, ``updated_at``), so that
+        a caller waiting for the execution needs not read it again; None
+        if it had already ended (or was deleted).
+    """
+    states.check_transition(states.EXECUTION_TRANSITIONS, states.RUNNING,
+                            status)
+    values = {"status": status, "result": result, "logs": logs,
+              "cpu_time": cpu_time, "memory_peak": memory_peak,
+              "updated_at": timeutils.utcnow()}
+    count = ctx.session.connection().execute(_FINISH_EXECUTION, {
+        "b_execution": id, "b_status": status, "b_result": result,
+        "b_logs": logs, "b_cpu_time": cpu_time,
+        "b_memory_peak": memory_peak,
+        "b_now": values["updated_at"]}).rowcount
+    return values if count == 1 else None
+
+
+@_TXN.reader
+def execution_ids_running_by_engine(ctx, created_before=None):
+    query = ctx.session.query(models.Execution.id).filter_by(
+        status=states.RUNNING)
+    if created_before is not None:
+        query = query.filter(models.Execution.created_at < created_before)
+    return [row.id for row in query]
