@@ -21,14 +21,19 @@ every execution.
 """
 
 from concurrent import futures
+import threading
 
 from oslo_config import cfg
+from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_messaging import opts as messaging_opts
 
 from qinling import context as qinling_context
 
-API_VERSION = "1.0"
+LOG = logging.getLogger(__name__)
+
+#: 1.1: queue_execution; fanout casts of runtime and function changes.
+API_VERSION = "1.1"
 ALLOWED_EXMODS = ["qinling.exceptions"]
 
 
@@ -83,30 +88,67 @@ def engine_target(conf, server=None):
 
 
 class _MessagingCaller:
-    """Calls and casts over oslo.messaging."""
+    """Calls and casts over oslo.messaging.
+
+    A call tries the message bus once (``CALL_RETRY``), so that a bus that
+    is down fails the caller at once rather than after its timeout.
+    Casts are sent from a few background threads, so the caller never
+    waits for the bus: every cast is either a wake-up for work the
+    database already holds, or something the engines also catch up with
+    by themselves (runtimes are reconciled, idle workers expire); up to
+    ``MAX_PENDING_CASTS`` wait to be sent, further ones are dropped.
+    """
+
+    remote = True
+    CALL_RETRY = 0
+    CAST_RETRY = 2
+    MAX_PENDING_CASTS = 1000
 
     def __init__(self, conf, transport):
         self._client = messaging.get_rpc_client(
             transport, engine_target(conf), serializer=ContextSerializer())
+        self._sender = futures.ThreadPoolExecutor(
+            max_workers=4, thread_name_prefix="rpc-cast")
+        self._pending = 0
+        self._lock = threading.Lock()
 
     def call(self, ctx, method, timeout=None, **kwargs):
-        client = self._client.prepare(timeout=timeout) if timeout else \
-            self._client
+        client = self._client.prepare(timeout=timeout,
+                                      retry=self.CALL_RETRY)
         return client.call(ctx, method, **kwargs)
 
-    def cast(self, ctx, method, **kwargs):
-        self._client.cast(ctx, method, **kwargs)
+    def cast(self, ctx, method, fanout=False, **kwargs):
+        with self._lock:
+            if self._pending >= self.MAX_PENDING_CASTS:
+                LOG.warning("Dropping the %s cast: %d casts wait for the "
+                            "message bus", method, self._pending)
+                return
+            self._pending += 1
+        self._sender.submit(self._send, ctx, method, fanout, kwargs)
+
+    def _send(self, ctx, method, fanout, kwargs):
+        try:
+            self._client.prepare(fanout=fanout, retry=self.CAST_RETRY).cast(
+                ctx, method, **kwargs)
+        except Exception as e:
+            LOG.warning("Cannot send the %s cast to the engines: %s",
+                        method, e)
+        finally:
+            with self._lock:
+                self._pending -= 1
 
     def shutdown(self):
-        """Nothing runs here: the engine serves the casts."""
+        self._sender.shutdown(wait=False)
 
 
 class _LocalCaller:
     """Hands calls to an engine endpoint living in this process.
 
     Casts run on a thread pool, so, as over a message bus, the caller does
-    not wait for them.
+    not wait for them. There is one engine: a fanout reaches it alone.
     """
+
+    remote = False
 
     def __init__(self, endpoint, max_workers=64):
         self._endpoint = endpoint
@@ -123,7 +165,7 @@ class _LocalCaller:
     def call(self, ctx, method, timeout=None, **kwargs):
         return self._invoke(ctx, method, kwargs)
 
-    def cast(self, ctx, method, **kwargs):
+    def cast(self, ctx, method, fanout=False, **kwargs):
         self._pool.submit(self._invoke, ctx, method, kwargs)
 
     def shutdown(self):
@@ -144,18 +186,32 @@ class EngineClient:
     def in_process(cls, endpoint):
         return cls(_LocalCaller(endpoint))
 
+    @property
+    def remote(self):
+        """Whether the engines are other processes, over the message bus."""
+        return self._caller.remote
+
     def close(self):
         """Wait for the casts this process still runs (in-process only)."""
         self._caller.shutdown()
 
     def create_runtime(self, ctx, runtime_id):
-        self._caller.cast(ctx, "create_runtime", runtime_id=runtime_id)
+        """Every engine builds its pool of the runtime."""
+        self._caller.cast(ctx, "create_runtime", fanout=True,
+                          runtime_id=runtime_id)
 
     def delete_runtime(self, ctx, runtime_id):
-        self._caller.cast(ctx, "delete_runtime", runtime_id=runtime_id)
+        """Every engine removes its pool of the runtime."""
+        self._caller.cast(ctx, "delete_runtime", fanout=True,
+                          runtime_id=runtime_id)
 
     def create_execution(self, ctx, execution_id, sync, timeout):
-        """Run an execution; wait for it when ``sync``.
+        """Run a queued execution; wait for it when ``sync``.
+
+        A sync execution is a call: the engine it reaches claims and runs
+        it. An async one is a cast that only wakes an engine up; the
+        execution is already queued in the database, so a cast that is
+        lost only delays it until an engine's claim loop takes it.
 
         :param timeout: seconds to wait for a sync execution's answer.
         :returns: for a sync execution this call ended, the columns the
@@ -164,17 +220,21 @@ class EngineClient:
             otherwise (a cast; an execution that had already ended; an
             engine that does not say).
         :raises oslo_messaging.MessagingTimeout: no answer in time.
+        :raises oslo_messaging.MessageDeliveryFailure: the message bus
+            cannot be reached.
         """
         if sync:
             return self._caller.call(ctx, "create_execution",
                                      timeout=timeout,
                                      execution_id=execution_id)
-        self._caller.cast(ctx, "create_execution", execution_id=execution_id)
+        self._caller.cast(ctx, "queue_execution", execution_id=execution_id)
         return None
 
     def update_runtime(self, ctx, runtime_id, image, pre_image):
-        self._caller.cast(ctx, "update_runtime", runtime_id=runtime_id,
-                          image=image, pre_image=pre_image)
+        """Every engine moves its pool of the runtime to ``image``."""
+        self._caller.cast(ctx, "update_runtime", fanout=True,
+                          runtime_id=runtime_id, image=image,
+                          pre_image=pre_image)
 
     def get_runtime_pool(self, ctx, runtime_id):
         """:returns: ``{"total": N, "available": M}``."""
@@ -182,8 +242,10 @@ class EngineClient:
                                  runtime_id=runtime_id)
 
     def delete_function(self, ctx, function_id, function_version=0):
-        """Release the workers of a function version (detach)."""
-        self._caller.cast(ctx, "delete_function", function_id=function_id,
+        """Release the workers of a function version (detach), on every
+        engine."""
+        self._caller.cast(ctx, "delete_function", fanout=True,
+                          function_id=function_id,
                           function_version=function_version)
 
     def scaleup_function(self, ctx, function_id, function_version, count):
@@ -191,11 +253,17 @@ class EngineClient:
                           function_version=function_version, count=count)
 
     def scaledown_function(self, ctx, function_id, function_version, count):
-        self._caller.cast(ctx, "scaledown_function", function_id=function_id,
+        """Every engine releases up to ``count`` of its workers of the
+        function version, keeping one."""
+        self._caller.cast(ctx, "scaledown_function", fanout=True,
+                          function_id=function_id,
                           function_version=function_version, count=count)
 
     def list_workers(self, ctx, function_id, function_version):
-        """:returns: ``[{"function_id", "function_version",
+        """The workers of the engine the call reaches (with several
+        engines, each holds its own).
+
+        :returns: ``[{"function_id", "function_version",
         "worker_name"}]``."""
         return self._caller.call(ctx, "list_workers", function_id=function_id,
                                  function_version=function_version)

@@ -20,7 +20,6 @@ from oslo_log import log as logging
 from qinling import rpc
 from qinling.cmd import config
 from qinling.engine import service as engine_service
-from qinling.services import periodics
 
 LOG = logging.getLogger(__name__)
 
@@ -33,13 +32,10 @@ def main():
     config.prepare_database(conf, migrate=False)
     engine = engine_service.Engine(conf)
     engine.start(rpc.get_transport(conf))
-    tasks = periodics.start_engine_tasks(conf)
 
     stop_event = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *args: stop_event.set())
     stop_event.wait()
-    for task in tasks:
-        task.stop()
     engine.stop()
     LOG.info("Qinling engine stopped")

@@ -55,18 +55,16 @@ def serve(conf, app, stop_event):
 def main():
     conf = config.load()
     config.prepare_database(conf, migrate=config.is_embedded_sqlite(conf))
-    periodics.recover_orphans(conf, all_running=True)
 
     engine = engine_service.Engine(conf)
     transport = rpc.get_transport(conf) if rpc.transport_configured(conf) \
         else None
     engine.start(transport)
-    tasks = periodics.start_engine_tasks(conf)
 
     client = rpc.EngineClient.in_process(engine.endpoint)
     services = api_app.build_services(conf, client)
     app = api_app.setup_app(conf, client, services=services)
-    tasks += periodics.start_api_tasks(conf, services)
+    tasks = periodics.start_api_tasks(conf, services)
 
     stop_event = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -42,6 +42,42 @@ opts = [
         "rpc_timeout_margin", default=30, min=1,
         help="Seconds a synchronous execution waits for the engine beyond "
              "the function's own timeout before the API gives up."),
+    cfg.StrOpt(
+        "engine_id",
+        help="Name under which this engine claims executions, unique "
+             "among the engines of a database. Set, a restarted engine "
+             "takes back at once the executions it held when it stopped; "
+             "unset, each start picks a new name and those executions "
+             "wait for their lease to lapse."),
+    cfg.IntOpt(
+        "execution_lease", default=10, min=2, max=600,
+        help="Seconds an engine's claim on an execution holds unless the "
+             "engine renews it (it does, every third of this, while the "
+             "execution runs). An engine that stops loses its executions "
+             "to the other engines this long after its last renewal."),
+    cfg.FloatOpt(
+        "claim_interval", default=1.0, min=0.05, max=60,
+        help="Seconds between two looks of an engine at the queue of "
+             "executions for work nobody handed it (accepted while the "
+             "message bus or every engine was down, or left by an "
+             "engine that stopped). Work handed over RPC starts at "
+             "once."),
+    cfg.IntOpt(
+        "async_concurrency", default=32, min=1, max=1024,
+        help="Asynchronous executions one engine runs at the same time; "
+             "more wait in the queue, taken fairly across projects. "
+             "Synchronous executions do not count against this."),
+    cfg.IntOpt(
+        "sync_handoff_timeout", default=30, min=1,
+        help="Seconds after which a synchronous execution no engine "
+             "claimed (its API process stopped before handing it over) "
+             "is taken from the queue and run like an asynchronous one."),
+    cfg.IntOpt(
+        "runtime_reconcile_interval", default=10, min=1, max=3600,
+        help="Seconds between two comparisons of this engine's worker "
+             "pools with the runtimes table: pools are created for "
+             "runtimes this engine has none for, and removed for "
+             "runtimes that are gone."),
 ]
 
 

@@ -21,7 +21,9 @@ from qinling import exceptions
 from qinling import rpc
 from qinling import states
 from qinling.db import api as db_api
+from qinling.engine import dispatcher
 from qinling.engine import load as engine_load
+from qinling.engine import pools as engine_pools
 from qinling.engine import runner
 from qinling.engine import scaling
 
@@ -39,31 +41,21 @@ class EngineEndpoint:
         self._load = load or engine_load.LoadTracker()
         self._runner = runner.ExecutionRunner(conf, orchestrator, storage,
                                               self._load, keystone)
+        self.pools = engine_pools.RuntimePools(orchestrator)
+        self.dispatcher = dispatcher.Dispatcher(conf, self._runner)
+        self._runner.pools = self.pools
+        self._runner.on_queued = self.dispatcher.offer
 
     def create_runtime(self, ctx, runtime_id):
+        """Build this engine's pool of a new runtime (a fanout: every
+        engine builds one)."""
         admin = qinling_context.admin_context()
         try:
             runtime = db_api.runtime_get_by_engine(admin, runtime_id)
         except exceptions.DBEntityNotFoundError:
             return
-        self._build_pool(admin, runtime)
-
-    def _build_pool(self, admin, runtime):
-        try:
-            pool = self._orchestrator.create_pool(runtime.id, runtime.image,
-                                                  runtime.trusted)
-        except exceptions.OrchestratorException as e:
-            LOG.warning("Runtime %s cannot get a pool: %s", runtime.id,
-                        e.message)
-            db_api.runtime_update_by_engine(
-                admin, runtime.id,
-                {"status": states.ERROR, "status_reason": e.message})
-            return
-        if pool.notice:
-            LOG.warning("Runtime %s: %s", runtime.id, pool.notice)
-        db_api.runtime_update_by_engine(
-            admin, runtime.id,
-            {"status": states.AVAILABLE, "status_reason": pool.notice})
+        if not self.pools.has(runtime.id):
+            self.pools.build(runtime)
 
     def update_runtime(self, ctx, runtime_id, image, pre_image):
         """Move a runtime (status ``upgrading``) to a new image.
@@ -87,6 +79,7 @@ class EngineEndpoint:
             values = {"status": states.AVAILABLE, "image": pre_image,
                       "status_reason": f"The image {image} could not be "
                                        f"used: {e.message}"}
+        self.pools.updated(runtime_id, values.get("image", image))
         db_api.runtime_update_by_engine(admin, runtime_id, values,
                                         expected_status=states.UPGRADING)
 
@@ -100,21 +93,26 @@ class EngineEndpoint:
         return {"total": capacity.total, "available": capacity.available}
 
     def delete_runtime(self, ctx, runtime_id):
-        self._orchestrator.delete_pool(runtime_id)
+        self.pools.delete(runtime_id)
         db_api.runtime_delete_by_engine(qinling_context.admin_context(),
                                         runtime_id)
 
     @messaging.expected_exceptions(exceptions.QinlingException)
     def create_execution(self, ctx, execution_id):
-        """Run an execution.
+        """Claim a synchronous execution and run it.
 
         :returns: the final columns if this call ended it (see
             ``EngineClient.create_execution``), else None.
         """
-        final = self._runner.run(ctx, execution_id)
+        final = self.dispatcher.run_sync(ctx, execution_id)
         if final is None:
             return None
         return dict(final, updated_at=final["updated_at"].isoformat())
+
+    def queue_execution(self, ctx, execution_id):
+        """An asynchronous execution was queued: claim and start it if
+        this engine has room, else leave it to the engines' claim loops."""
+        self.dispatcher.offer(ctx, execution_id)
 
     def delete_function(self, ctx, function_id, function_version=0):
         """Release every worker of a function version (delete, detach)."""
@@ -185,15 +183,12 @@ class EngineEndpoint:
     def recover(self):
         """Rebuild what this engine holds in memory after a start.
 
-        Pools of runtimes are (re)created; runtimes left ``deleting`` are
-        finished off.
+        Pools of runtimes are (re)created, those in ``error`` too;
+        runtimes left ``deleting`` are finished off. Executions are not
+        touched: those this engine held in a former life come back
+        through their leases (see :mod:`qinling.engine.dispatcher`).
         """
-        admin = qinling_context.admin_context()
-        for runtime in db_api.runtime_list_by_engine(admin):
-            if runtime.status == states.DELETING:
-                self.delete_runtime(admin, runtime.id)
-            elif runtime.status != states.UPGRADING:
-                self._build_pool(admin, runtime)
+        self.pools.reconcile(retry_errors=True)
 
 
 def _worker_dict(worker):

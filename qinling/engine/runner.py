@@ -9,12 +9,17 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Runs one execution on a worker and writes its final status, once.
+"""Runs one attempt of an execution on a worker and writes its outcome,
+once.
 
-Every path ends the execution: a result from the worker gives ``success``
+Every path ends the attempt: a result from the worker gives ``success``
 or ``failed``; a worker that cannot be had or reached gives ``error`` with
-the reason as the output. The row is only written while it is still
-``running``, so a late or repeated answer never overwrites a final one.
+the reason as the output. A failed attempt of an asynchronous execution
+goes back to the queue while its function's ``retry_attempts`` allow
+(:mod:`qinling.engine.retries`); its final failure goes to the function's
+``on_failure`` destination. The row is only written while this engine's
+claim on it holds, so a late or repeated answer never overwrites a final
+one.
 
 Before an execution runs, the runner makes the autoscaling decision of its
 function version (:mod:`qinling.engine.scaling`) with the running counts of
@@ -25,11 +30,13 @@ more worker when the decision says so.
 import time
 
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
 from qinling import context as qinling_context
 from qinling import exceptions
 from qinling import states
 from qinling.db import api as db_api
+from qinling.engine import retries
 from qinling.engine import scaling
 from qinling.orchestrator import base as orchestrator_base
 from qinling.storage import swift_objects
@@ -50,6 +57,11 @@ class ExecutionRunner:
         self._load = load
         #: with auth on: trust-scoped tokens for the functions' owners.
         self._keystone = keystone
+        #: called with (ctx, execution id) when this runner queues an
+        #: execution (an on_failure destination's); set by the engine.
+        self.on_queued = None
+        #: this engine's RuntimePools; set by the engine.
+        self.pools = None
         #: with auth on: functions whose code is a user's Swift object.
         self._swift = (swift_objects.SwiftObjects(conf, keystone)
                        if keystone is not None else None)
@@ -135,22 +147,24 @@ class ExecutionRunner:
                           workers)
                 self._orchestrator.scaleup_function(spec, 1)
 
-    def run(self, ctx, execution_id):
-        """Run the execution ``execution_id`` if it is still running.
+    def run(self, ctx, loaded, engine_id):
+        """Run one attempt of an execution ``engine_id`` claimed, and
+        record how it went: the final status, or, for an asynchronous
+        execution whose function allows another attempt, a retry.
 
+        :param loaded: the ExecutionToRun the claim read.
         :returns: the columns written when this call ended the execution
             (see ``db_api.execution_finish_by_engine``), else None.
         """
         admin = qinling_context.admin_context()
-        try:
-            loaded = db_api.execution_to_run_by_engine(
-                qinling_context.Context(project_id=ctx.project_id),
-                execution_id)
-        except exceptions.DBEntityNotFoundError:
-            LOG.info("Execution %s was deleted before it ran", execution_id)
-            return None
-        if loaded.execution.status != states.RUNNING:
-            return None
+        execution, function = loaded.execution, loaded.function
+        now = timeutils.utcnow()
+        if function is not None and retries.too_old(
+                execution.sync, execution.attempts, execution.created_at,
+                function.max_event_age, now):
+            return self._finish(admin, loaded, engine_id, states.ERROR, {
+                "output": retries.TOO_OLD % function.max_event_age,
+                "duration": 0}, "", {})
         start = time.monotonic()
         usage = {}
         try:
@@ -158,17 +172,80 @@ class ExecutionRunner:
         except exceptions.QinlingException as e:
             status, result, logs = states.ERROR, {"output": e.message}, ""
         except Exception:
-            LOG.exception("Execution %s failed in the engine", execution_id)
+            LOG.exception("Execution %s failed in the engine", execution.id)
             status, result, logs = (
                 states.ERROR, {"output": "Function execution failed."}, "")
         result.setdefault("duration", round(time.monotonic() - start, 3))
+        if status != states.SUCCESS and function is not None:
+            at = retries.next_attempt(
+                execution.sync, execution.attempts, function.retry_attempts,
+                execution.created_at, function.max_event_age,
+                timeutils.utcnow(), self._conf.executions.retry_backoff)
+            if at is not None:
+                LOG.info("Execution %s attempt %d ended %s; retrying from "
+                         "%s", execution.id, execution.attempts, status, at)
+                db_api.execution_requeue_by_engine(
+                    admin, execution.id, engine_id, at, result)
+                return None
+        return self._finish(admin, loaded, engine_id, status, result, logs,
+                            usage)
+
+    def _finish(self, admin, loaded, engine_id, status, result, logs,
+                usage):
+        execution = loaded.execution
         final = db_api.execution_finish_by_engine(
-            admin, execution_id, status, result, logs,
+            admin, execution.id, status, result, logs,
             cpu_time=usage.get("cpu_time"),
-            memory_peak=usage.get("memory_peak"))
+            memory_peak=usage.get("memory_peak"), engine_id=engine_id)
         if final is None:
-            LOG.info("Execution %s had already ended", execution_id)
+            LOG.info("Execution %s had already ended, or another engine "
+                     "has it", execution.id)
+        elif status != states.SUCCESS and not execution.sync:
+            self._report_failure(execution, loaded.function, status, result)
         return final
+
+    def report_failure(self, execution_id, status, result):
+        """Hand an asynchronous execution's final failure to its function's
+        ``on_failure`` destination, if it has one."""
+        admin = qinling_context.admin_context()
+        try:
+            execution = db_api.execution_get(admin, execution_id)
+            function = db_api.function_get_by_engine(
+                admin, execution.function_id)
+        except exceptions.DBEntityNotFoundError:
+            return
+        self._report_failure(execution, function, status, result)
+
+    def _report_failure(self, execution, function, status, result):
+        if function is None or not function.on_failure:
+            return
+        event = {
+            "execution_id": execution.id,
+            "function_id": execution.function_id,
+            "function_version": execution.function_version,
+            "status": status,
+            "result": result,
+            "attempts": execution.attempts,
+            "input": _original_input(execution.input),
+        }
+        owner = qinling_context.Context(project_id=execution.project_id)
+        try:
+            failure, _target = db_api.execution_create_resolved(owner, {
+                "function_id": function.on_failure,
+                "description": "on_failure of execution %s" % execution.id,
+                "sync": False,
+                "input": event,
+                "status": states.RUNNING,
+            }, check=_runtime_available)
+        except exceptions.QinlingException as e:
+            LOG.warning("Execution %s failed and its on_failure function "
+                        "%s cannot be run: %s", execution.id,
+                        function.on_failure, e.message)
+            return
+        LOG.info("Execution %s failed; execution %s of function %s has its "
+                 "failure", execution.id, failure.id, function.on_failure)
+        if self.on_queued is not None:
+            self.on_queued(owner, failure.id)
 
     def _run(self, ctx, loaded):
         """:param loaded: the ExecutionToRun."""
@@ -187,6 +264,8 @@ class ExecutionRunner:
             auth=auth,
         )
         with self._load.running((spec.function_id, spec.function_version)):
+            if self.pools is not None:
+                self.pools.ensure(spec.runtime_id)
             self.scale_if_needed(spec)
             worker = self._orchestrator.prepare_execution(spec)
             result = self._orchestrator.run_execution(worker, spec, request)
@@ -195,3 +274,22 @@ class ExecutionRunner:
                  "memory_peak": result.memory_peak}
         return (status, {"output": result.output,
                          "duration": result.duration}, result.logs, usage)
+
+
+#: the worker protocol's key for an input that is not a JSON object (see
+#: ``ExecutionRequest.input``).
+RAW_INPUT_KEY = "__function_input"
+
+
+def _original_input(stored):
+    """The input an execution was given, as its caller wrote it: a JSON
+    object, or the raw text."""
+    if isinstance(stored, dict) and set(stored) == {RAW_INPUT_KEY}:
+        return stored[RAW_INPUT_KEY]
+    return stored
+
+
+def _runtime_available(target):
+    if target.runtime.status != states.AVAILABLE:
+        raise exceptions.RuntimeNotAvailableException(
+            "Runtime %s is not available." % target.runtime.id)

@@ -9,8 +9,9 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""The engine service: the orchestrator, the endpoint, the RPC server and
-the release of idle workers."""
+"""The engine service: the orchestrator, the endpoint, the RPC server,
+the execution queue's loops, the pools' reconcile and the release of idle
+workers."""
 
 import threading
 
@@ -39,19 +40,26 @@ class Engine:
             keystone=trusts)
         self._server = None
         self._stopping = threading.Event()
-        self._expiry = None
+        self._threads = []
 
     def start(self, transport=None):
         """Recover pools, then serve RPC on ``transport`` if one is given.
 
-        Also starts the thread that releases idle workers every
+        Also starts the execution queue's claim and lease loops, the
+        thread that follows the runtimes table every
+        ``[engine]runtime_reconcile_interval`` seconds and the one that
+        releases idle workers every
         ``[engine]function_service_check_interval`` seconds.
         """
         self.endpoint.recover()
-        self._expiry = threading.Thread(target=self._expire_idle_workers,
-                                        name="idle-worker-expiry",
-                                        daemon=True)
-        self._expiry.start()
+        self.endpoint.dispatcher.start()
+        LOG.info("Engine %s claims executions", self.engine_id)
+        self._every("runtime-reconcile",
+                    self._conf.engine.runtime_reconcile_interval,
+                    self.endpoint.pools.reconcile)
+        self._every("idle-worker-expiry",
+                    self._conf.engine.function_service_check_interval,
+                    self.endpoint.expire_idle_workers)
         if transport is not None:
             self._server = messaging.get_rpc_server(
                 transport,
@@ -61,19 +69,28 @@ class Engine:
             self._server.start()
             LOG.info("Engine listening on topic %s", self._conf.engine.topic)
 
-    def _expire_idle_workers(self):
-        interval = self._conf.engine.function_service_check_interval
-        while not self._stopping.wait(interval):
-            try:
-                self.endpoint.expire_idle_workers()
-            except Exception:
-                LOG.exception("Releasing idle workers failed")
+    @property
+    def engine_id(self):
+        """The name this engine claims executions under."""
+        return self.endpoint.dispatcher.engine_id
+
+    def _every(self, name, interval, func):
+        def run():
+            while not self._stopping.wait(interval):
+                try:
+                    func()
+                except Exception:
+                    LOG.exception("Periodic task %s failed", name)
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def stop(self):
         self._stopping.set()
         if self._server is not None:
             self._server.stop()
             self._server.wait()
-        if self._expiry is not None:
-            self._expiry.join()
+        self.endpoint.dispatcher.stop()
+        for thread in self._threads:
+            thread.join()
         self.orchestrator.stop()

@@ -9,7 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Executions: check the target, record the request, hand it to the engine.
+"""Executions: check the target, queue the request, wake the engines.
 
 Shared by the API, and later by the job scheduler and webhooks.
 """
@@ -28,6 +28,12 @@ from qinling.db import api as db_api
 LOG = logging.getLogger(__name__)
 
 RAW_INPUT_KEY = "__function_input"
+#: why a sync execution ended without running (the caller gets 503).
+NO_ENGINE = "The execution never started: no engine is running."
+UNREACHABLE = ("The execution never started: the engines cannot be "
+               "reached.")
+NO_ANSWER = ("The execution never started: no engine took it within %d "
+             "seconds.")
 #: the columns the engine writes when an execution ends (and updated_at).
 FINAL_COLUMNS = ("status", "result", "logs", "cpu_time", "memory_peak")
 
@@ -94,20 +100,28 @@ class ExecutionService:
                 "Runtime %s is not available." % target.runtime.id)
 
     def create(self, ctx, params, max_running=None):
-        """Create an execution and run it; wait for it if it is sync.
+        """Queue an execution and wake an engine; wait for it if it is sync.
 
         The target is resolved, checked and recorded in one transaction;
         an alias is resolved now, so repointing it later does not change
-        executions already made.
+        executions already made. The committed row is the queue: an async
+        execution runs when an engine claims it, whether or not the wake-up
+        reaches one. A sync one is handed to an engine by a call; when no
+        engine can take it, it ends at once as never started and the
+        caller gets 503.
 
         :param params: function_id and function_version, or
             function_alias; sync, input, description.
         :param max_running: refuse (TooManyRequests) while this many
             executions of the function are running.
         :returns: the execution row; final for a sync execution.
+        :raises TooManyRequests: the function or the project has
+            ``[executions]max_pending_per_*`` executions unfinished.
+        :raises EngineUnavailable: a sync execution no engine could take.
         """
         sync = params.get("sync")
         sync = True if sync is None else sync
+        limits = self._conf.executions
         execution, target = db_api.execution_create_resolved(ctx, {
             "function_id": params.get("function_id"),
             "function_version": params.get("function_version") or 0,
@@ -116,30 +130,51 @@ class ExecutionService:
             "sync": sync,
             "input": parse_input(params.get("input")),
             "status": states.RUNNING,
-        }, check=self._check_target, max_running=max_running)
+        }, check=self._check_target, max_running=max_running,
+            backlog=db_api.Backlog(
+                per_function=limits.max_pending_per_function,
+                per_project=limits.max_pending_per_project,
+                retry_after=limits.retry_after))
+        if not sync:
+            self._engine.create_execution(ctx, execution.id, False, None)
+            return execution
+        return self._run_sync(ctx, execution, target)
+
+    def _run_sync(self, ctx, execution, target):
         timeout = target.timeout + self._conf.engine.rpc_timeout_margin
-        final = None
+        if self._engine.remote and not db_api.engines_alive_by_engine(
+                context.admin_context(), self._conf.engine.execution_lease):
+            self._never_started(execution.id, NO_ENGINE)
         try:
-            final = self._engine.create_execution(ctx, execution.id, sync,
+            final = self._engine.create_execution(ctx, execution.id, True,
                                                   timeout)
         except messaging.MessagingTimeout:
-            self._fail(execution.id, "The engine did not answer within %d "
-                       "seconds." % timeout)
+            self._never_started(execution.id, NO_ANSWER % timeout,
+                                only_if_queued=True)
+            final = None
         except messaging.MessagingException as e:
-            LOG.error("Cannot hand execution %s to the engine: %s",
+            LOG.error("Cannot hand execution %s to an engine: %s",
                       execution.id, e)
-            self._fail(execution.id, "The engine cannot be reached.")
-        if not sync:
-            return execution
+            self._never_started(execution.id, UNREACHABLE,
+                                only_if_queued=True)
+            final = None
         if final:
             return finished(execution, final)
         return db_api.execution_get(ctx, execution.id)
 
     @staticmethod
-    def _fail(execution_id, message):
-        db_api.execution_finish_by_engine(
+    def _never_started(execution_id, message, only_if_queued=False):
+        """End a sync execution no engine claimed, and refuse the call.
+
+        :param only_if_queued: if an engine claimed it meanwhile, let the
+            engine (or its lease) end it, and return.
+        :raises EngineUnavailable: the execution was ended here.
+        """
+        ended = db_api.execution_finish_by_engine(
             context.admin_context(), execution_id, states.ERROR,
             {"output": message, "duration": 0}, "")
+        if ended is not None or not only_if_queued:
+            raise exceptions.EngineUnavailable(message)
 
     def get(self, ctx, execution_id):
         return db_api.execution_get(ctx, execution_id)

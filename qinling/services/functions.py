@@ -34,9 +34,12 @@ from qinling.storage import swift_objects
 
 LOG = logging.getLogger(__name__)
 
+#: how a function's failed asynchronous executions are handled (see
+#: qinling.engine.retries).
+RETRY_FIELDS = frozenset(("retry_attempts", "max_event_age", "on_failure"))
 CREATE_FIELDS = frozenset((
     "name", "description", "runtime_id", "code", "entry", "cpu",
-    "memory_size", "timeout", "package"))
+    "memory_size", "timeout", "package")) | RETRY_FIELDS
 UPDATE_FIELDS = CREATE_FIELDS - {"runtime_id"}
 # python-qinlingclient's update merges the keys of ``code`` into the form.
 CLIENT_CODE_KEYS = frozenset(("source", "md5sum", "swift", "image"))
@@ -95,6 +98,67 @@ def _entry(entry):
             "Invalid entry %r: expected <module>.<function>, such as "
             "main.main." % entry)
     return entry
+
+
+MAX_RETRY_ATTEMPTS = 2
+#: max_event_age bounds, in seconds (Lambda's: a minute to six hours).
+MIN_EVENT_AGE, MAX_EVENT_AGE = 60, 21600
+
+
+def _bounded_int(name, raw, low, high):
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise exceptions.InputException(
+            "Invalid %s: an integer is required." % name)
+    if isinstance(raw, bool) or not low <= value <= high:
+        raise exceptions.InputException(
+            "Invalid %s: expected an integer from %d to %d." % (
+                name, low, high))
+    return value
+
+
+def _retry_values(ctx, fields, function_id):
+    """The retry settings of ``fields`` that are set; an empty
+    ``max_event_age`` or ``on_failure`` clears it.
+
+    :raises InputException: a value out of bounds, or an ``on_failure``
+        that is not another function of the caller's project.
+    """
+    values = {}
+    if fields.get("retry_attempts") not in (None, ""):
+        values["retry_attempts"] = _bounded_int(
+            "retry_attempts", fields["retry_attempts"], 0,
+            MAX_RETRY_ATTEMPTS)
+    if "max_event_age" in fields:
+        raw = fields["max_event_age"]
+        values["max_event_age"] = None if raw in (None, "") else \
+            _bounded_int("max_event_age", raw, MIN_EVENT_AGE, MAX_EVENT_AGE)
+    if "on_failure" in fields:
+        values["on_failure"] = _on_failure(ctx, fields["on_failure"],
+                                           function_id)
+    return values
+
+
+def _on_failure(ctx, raw, function_id):
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, str) or not uuidutils.is_uuid_like(raw):
+        raise exceptions.InputException(
+            "Invalid on_failure %r: expected the id of a function." % (raw,))
+    if raw == function_id:
+        raise exceptions.InputException(
+            "Invalid on_failure: a function cannot receive its own "
+            "failures.")
+    try:
+        destination = db_api.function_get(ctx, raw)
+    except exceptions.DBEntityNotFoundError:
+        raise exceptions.InputException(
+            "Invalid on_failure: function %s not found." % raw)
+    if destination.project_id != ctx.project_id:
+        raise exceptions.InputException(
+            "Invalid on_failure: function %s is not of your project." % raw)
+    return raw
 
 
 def _text(fields, name, max_length):
@@ -160,6 +224,8 @@ class FunctionService:
             ctx, fields.get("runtime_id"))
         return code, values
 
+
+
     def _available_runtime(self, ctx, runtime_id):
         if not runtime_id:
             raise exceptions.InputException('"runtime_id" must be specified.')
@@ -182,6 +248,7 @@ class FunctionService:
         """
         code, values = self._validate(ctx, fields)
         function_id = uuidutils.generate_uuid()
+        values.update(_retry_values(ctx, fields, function_id))
         md5 = None
         if code["source"] == "swift":
             if package is not None:
@@ -267,6 +334,7 @@ class FunctionService:
         """
         values = self._update_values(fields)
         function = db_api.function_get(ctx, function_id)
+        values.update(_retry_values(ctx, fields, function_id))
         code = function.code
         if fields.get("code") is not None:
             new_code = _parse_code(fields["code"])

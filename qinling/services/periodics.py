@@ -9,10 +9,12 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Background tasks that keep the platform's promises.
+"""Background tasks of the API processes.
 
-* Orphan recovery: an execution whose engine died never stays ``running``:
-  past the longest time any execution may take it is ended as ``error``.
+(An execution whose engine died never stays ``running``: engines hold
+leases on what they run, and settle each other's lapsed claims; see
+:mod:`qinling.engine.dispatcher`.)
+
 * The job scheduler (API processes): fires each due job run exactly once,
   even with several schedulers on one database, by claiming the run with a
   compare-and-swap on the job row before creating its execution.
@@ -25,7 +27,6 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from qinling import context as qinling_context
-from qinling import states
 from qinling.db import api as db_api
 from qinling.services import jobs as job_service
 
@@ -36,34 +37,6 @@ JOB_BATCH = 100
 JOB_BATCHES_PER_RUN = 10
 #: how late a job's run must be for its missed runs to be logged.
 LATE = datetime.timedelta(seconds=60)
-
-ORPHAN_MESSAGE = "The engine stopped before the execution ended."
-
-
-def recover_orphans(conf, all_running=False):
-    """End executions no engine can still be running.
-
-    :param all_running: end every running execution (at the start of an
-        all-in-one process, whose engine held them all in memory).
-    :returns: the number of executions ended.
-    """
-    admin = qinling_context.admin_context()
-    before = None
-    if not all_running:
-        before = timeutils.utcnow() - datetime.timedelta(
-            seconds=conf.resource_limits.max_timeout
-            + conf.engine.rpc_timeout_margin + 60)
-    ended = 0
-    for execution_id in db_api.execution_ids_running_by_engine(
-            admin, created_before=before):
-        if db_api.execution_finish_by_engine(
-                admin, execution_id, states.ERROR,
-                {"output": ORPHAN_MESSAGE, "duration": 0}, ""):
-            ended += 1
-    if ended:
-        LOG.warning("Ended %d orphaned execution(s)", ended)
-    return ended
-
 
 def _claim(admin, job, now):
     """Claim the due run of ``job``; False if another scheduler did."""
@@ -123,15 +96,6 @@ class PeriodicTask(threading.Thread):
 
     def stop(self):
         self._stopped.set()
-
-
-def start_engine_tasks(conf):
-    """Start the periodic tasks an engine process runs; return them."""
-    tasks = [PeriodicTask("orphan-recovery", 60,
-                          lambda: recover_orphans(conf))]
-    for task in tasks:
-        task.start()
-    return tasks
 
 
 def start_api_tasks(conf, services):

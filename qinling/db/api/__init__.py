@@ -26,15 +26,25 @@ from qinling.db.api.base import OPERATORS
 from qinling.db.api.base import ListQuery
 from qinling.db.api.base import configure
 from qinling.db.api.base import get_engine
+from qinling.db.api.executions import Backlog
 from qinling.db.api.executions import ExecutionTarget
 from qinling.db.api.executions import ExecutionToRun
+from qinling.db.api.executions import LapsedClaim
+from qinling.db.api.executions import engine_forget_by_engine
+from qinling.db.api.executions import engine_forget_stale_by_engine
+from qinling.db.api.executions import engines_alive_by_engine
+from qinling.db.api.executions import execution_claim_by_engine
 from qinling.db.api.executions import execution_create
 from qinling.db.api.executions import execution_create_resolved
 from qinling.db.api.executions import execution_delete
 from qinling.db.api.executions import execution_finish_by_engine
 from qinling.db.api.executions import execution_get
-from qinling.db.api.executions import execution_ids_running_by_engine
+from qinling.db.api.executions import execution_lapse_leases_by_engine
+from qinling.db.api.executions import execution_lapsed_claims_by_engine
 from qinling.db.api.executions import execution_list
+from qinling.db.api.executions import execution_queued_by_engine
+from qinling.db.api.executions import execution_renew_leases_by_engine
+from qinling.db.api.executions import execution_requeue_by_engine
 from qinling.db.api.executions import execution_to_run_by_engine
 from qinling.db.api.functions import alias_create
 from qinling.db.api.functions import alias_delete
@@ -122,6 +132,7 @@ __all__ = [
     "webhook_delete",
     "execution_create",
     "ExecutionTarget",
+    "Backlog",
     "execution_create_resolved",
     "execution_get",
     "ExecutionToRun",
@@ -129,5 +140,14 @@ __all__ = [
     "execution_list",
     "execution_delete",
     "execution_finish_by_engine",
-    "execution_ids_running_by_engine",
+    "execution_claim_by_engine",
+    "execution_queued_by_engine",
+    "execution_renew_leases_by_engine",
+    "engine_forget_by_engine",
+    "engines_alive_by_engine",
+    "engine_forget_stale_by_engine",
+    "LapsedClaim",
+    "execution_lapsed_claims_by_engine",
+    "execution_requeue_by_engine",
+    "execution_lapse_leases_by_engine",
 ]

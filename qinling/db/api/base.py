@@ -20,6 +20,7 @@ import sys
 import threading
 import typing
 
+from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 from oslo_db.sqlalchemy import utils as db_utils
@@ -29,6 +30,7 @@ from qinling import exceptions
 from qinling.db.sqlalchemy import models
 
 _TXN = enginefacade.transaction_context()
+SQLITE_BUSY_TIMEOUT_MS = 30000
 _CONFIGURED = threading.Lock()
 _configured = False
 #: set while a writer transaction starts (see _sqlite_begin).
@@ -43,10 +45,18 @@ def _writer(func):
     once with "database is locked" if another writer committed in
     between; one that begins IMMEDIATE waits for the lock instead (up to
     the busy timeout), as one that writes first does.
+
+    A transaction that fails on a deadlock (MySQL, PostgreSQL) or on a
+    SQLite lock still held after the busy timeout is run again, a few
+    times, so that contention never reaches a caller as an error.
     """
     transactional = _TXN.writer(func)
 
     @functools.wraps(func)
+    @oslo_db_api.wrap_db_retry(max_retries=5, retry_interval=0.05,
+                               inc_retry_interval=True,
+                               max_retry_interval=1, retry_on_deadlock=True,
+                               exception_checker=_sqlite_locked)
     def wrapper(*args, **kwargs):
         token = _WRITING.set(True)
         try:
@@ -54,6 +64,12 @@ def _writer(func):
         finally:
             _WRITING.reset(token)
     return wrapper
+
+
+def _sqlite_locked(error):
+    """Whether ``error`` is SQLite's "database is locked"."""
+    return isinstance(error, (db_exc.DBError, sa.exc.OperationalError)) \
+        and "database is locked" in str(error)
 
 
 def configure(conf):
@@ -106,6 +122,9 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # A writer waits this long (ms) for the lock before "database is
+    # locked"; back-pressure bounds how many writers there are.
+    cursor.execute("PRAGMA busy_timeout=%d" % SQLITE_BUSY_TIMEOUT_MS)
     cursor.close()
 
 

@@ -12,6 +12,7 @@
 """Executions."""
 
 import dataclasses
+import datetime
 import typing
 
 from oslo_utils import timeutils
@@ -93,15 +94,50 @@ _EXECUTION_AND_FUNCTION = sa.select(
         _FUNCTIONS, _FUNCTIONS.c.id == _EXECUTIONS.c.function_id)).where(
     _EXECUTIONS.c.id == sa.bindparam("b_execution"),
     _EXECUTIONS.c.project_id == sa.bindparam("b_project"))
-_FINISH_EXECUTION = sa.update(_EXECUTIONS).where(
-    _EXECUTIONS.c.id == sa.bindparam("b_execution"),
-    _EXECUTIONS.c.status == states.RUNNING).values(
-    status=sa.bindparam("b_status"),
-    result=sa.bindparam("b_result", type_=_EXECUTIONS.c.result.type),
-    logs=sa.bindparam("b_logs", type_=_EXECUTIONS.c.logs.type),
-    cpu_time=sa.bindparam("b_cpu_time"),
-    memory_peak=sa.bindparam("b_memory_peak"),
+_RUNNING_OF_PROJECT = sa.select(sa.func.count()).select_from(
+    _EXECUTIONS).where(_EXECUTIONS.c.project_id == sa.bindparam(
+        "b_project"), _EXECUTIONS.c.status == states.RUNNING)
+
+
+def _finish(claimed):
+    """The UPDATE that ends a running execution: the one an engine claimed
+    (``claimed``), or one no engine claimed."""
+    holder = (_EXECUTIONS.c.engine_id == sa.bindparam("b_engine") if claimed
+              else _EXECUTIONS.c.engine_id.is_(None))
+    return sa.update(_EXECUTIONS).where(
+        _EXECUTIONS.c.id == sa.bindparam("b_execution"),
+        _EXECUTIONS.c.status == states.RUNNING, holder).values(
+        status=sa.bindparam("b_status"),
+        result=sa.bindparam("b_result", type_=_EXECUTIONS.c.result.type),
+        logs=sa.bindparam("b_logs", type_=_EXECUTIONS.c.logs.type),
+        cpu_time=sa.bindparam("b_cpu_time"),
+        memory_peak=sa.bindparam("b_memory_peak"),
+        lease_expires_at=None,
+        updated_at=sa.bindparam("b_now"))
+
+
+_FINISH_EXECUTION = {True: _finish(True), False: _finish(False)}
+_QUEUED = sa.and_(
+    _EXECUTIONS.c.status == states.RUNNING,
+    _EXECUTIONS.c.engine_id.is_(None),
+    sa.or_(_EXECUTIONS.c.available_at.is_(None),
+           _EXECUTIONS.c.available_at <= sa.bindparam("b_now")))
+_CLAIM_EXECUTION = sa.update(_EXECUTIONS).where(
+    _EXECUTIONS.c.id == sa.bindparam("b_execution"), _QUEUED).values(
+    engine_id=sa.bindparam("b_engine"),
+    lease_expires_at=sa.bindparam("b_lease"),
+    attempts=_EXECUTIONS.c.attempts + 1,
     updated_at=sa.bindparam("b_now"))
+_CLAIMED_AND_FUNCTION = sa.select(
+    *_prefixed(_EXECUTIONS, "e_"), *_prefixed(_FUNCTIONS, "f_")).select_from(
+    _EXECUTIONS.outerjoin(
+        _FUNCTIONS, _FUNCTIONS.c.id == _EXECUTIONS.c.function_id)).where(
+    _EXECUTIONS.c.id == sa.bindparam("b_execution"))
+_RENEW_LEASES = sa.update(_EXECUTIONS).where(
+    _EXECUTIONS.c.engine_id == sa.bindparam("b_engine"),
+    _EXECUTIONS.c.status == states.RUNNING).values(
+    lease_expires_at=sa.bindparam("b_lease"))
+_ENGINES = models.engines
 
 
 def _default(column):
@@ -150,8 +186,37 @@ def _running_executions(session, function_id):
         _RUNNING_OF_FUNCTION, {"b_function": function_id}).scalar()
 
 
+@dataclasses.dataclass(frozen=True)
+class Backlog:
+    """How many unfinished (queued or running) executions a function and a
+    project may have; None: no bound."""
+
+    per_function: typing.Optional[int] = None
+    per_project: typing.Optional[int] = None
+    #: the seconds a refused caller is told to wait.
+    retry_after: int = 1
+
+
+def _check_backlog(session, project_id, function, backlog):
+    """:raises TooManyRequests: a bound of ``backlog`` is reached."""
+    if backlog.per_function is not None and _running_executions(
+            session, function.id) >= backlog.per_function:
+        raise exceptions.TooManyRequests(
+            "Function %s has %d executions queued or running, its limit; "
+            "try again later." % (function.id, backlog.per_function),
+            retry_after=backlog.retry_after)
+    if backlog.per_project is not None and session.connection().execute(
+            _RUNNING_OF_PROJECT,
+            {"b_project": project_id}).scalar() >= backlog.per_project:
+        raise exceptions.TooManyRequests(
+            "Project %s has %d executions queued or running, its limit; "
+            "try again later." % (project_id, backlog.per_project),
+            retry_after=backlog.retry_after)
+
+
 @_writer
-def execution_create_resolved(ctx, values, check=None, max_running=None):
+def execution_create_resolved(ctx, values, check=None, max_running=None,
+                              backlog=None):
     """Resolve what an execution runs, insert it and count it, atomically.
 
     One transaction instead of a read per row: the alias (if
@@ -169,8 +234,11 @@ def execution_create_resolved(ctx, values, check=None, max_running=None):
         of the function are running. On SQLite writers take turns, so
         the bound is exact; elsewhere concurrent requests may pass it by
         as many as they are.
+    :param backlog: a :class:`Backlog` bounding the function's and its
+        project's unfinished executions (the same caveat holds).
     :returns: (the execution row, its ExecutionTarget).
-    :raises TooManyRequests: ``max_running`` executions are running.
+    :raises TooManyRequests: ``max_running`` executions are running, or a
+        bound of ``backlog`` is reached.
     :raises DBEntityNotFoundError: the alias, function, version or
         runtime is not visible to ``ctx``.
     :raises InputException: neither an alias nor a function is named.
@@ -209,6 +277,8 @@ def execution_create_resolved(ctx, values, check=None, max_running=None):
             "Function %s has %d executions running, its limit for "
             "webhook invocations; try again later." % (function.id,
                                                       max_running))
+    if backlog is not None:
+        _check_backlog(session, ctx.project_id, function, backlog)
     row = {column.name: values.get(column.name, _default(column))
            for column in _EXECUTIONS.c}
     row.update(id=row["id"] or uuidutils.generate_uuid(),
@@ -237,6 +307,22 @@ class ExecutionToRun:
     missing: typing.Optional[exceptions.DBEntityNotFoundError] = None
 
 
+def _to_run(session, row):
+    """The ExecutionToRun of an execution-and-function row."""
+    execution = _instance(models.Execution, row, "e_")
+    try:
+        if row.f_id is None:
+            raise _not_found(models.Function, id=execution.function_id)
+        function = _instance(models.Function, row, "f_")
+        version = None
+        if execution.function_version:
+            version = _version(session, None, function.id,
+                               execution.function_version)
+    except exceptions.DBEntityNotFoundError as e:
+        return ExecutionToRun(execution, None, None, missing=e)
+    return ExecutionToRun(execution, function, version)
+
+
 @_TXN.reader
 def execution_to_run_by_engine(ctx, id):
     """An execution of ``ctx``'s project and what it runs, in one read.
@@ -252,18 +338,7 @@ def execution_to_run_by_engine(ctx, id):
         {"b_execution": id, "b_project": ctx.project_id}).first()
     if row is None:
         raise _not_found(models.Execution, id=id)
-    execution = _instance(models.Execution, row, "e_")
-    try:
-        if row.f_id is None:
-            raise _not_found(models.Function, id=execution.function_id)
-        function = _instance(models.Function, row, "f_")
-        version = None
-        if execution.function_version:
-            version = _version(ctx.session, None, function.id,
-                               execution.function_version)
-    except exceptions.DBEntityNotFoundError as e:
-        return ExecutionToRun(execution, None, None, missing=e)
-    return ExecutionToRun(execution, function, version)
+    return _to_run(ctx.session, row)
 
 
 @_TXN.reader
@@ -282,31 +357,203 @@ def execution_delete(ctx, id):
 
 @_writer
 def execution_finish_by_engine(ctx, id, status, result, logs, cpu_time=None,
-                               memory_peak=None):
+                               memory_peak=None, engine_id=None):
     """Write an execution's final status once; a second write is refused.
 
+    :param engine_id: the engine whose claim this ends; None to end an
+        execution no engine claimed (it never started). Either way the
+        row is only written while that still holds, so an engine whose
+        lease lapsed cannot overwrite what happened since.
     :returns: the columns this call wrote (``status``, ``result``,
         ``logs``, ``cpu_time``, ``memory_peak``, ``updated_at``), so that
         a caller waiting for the execution needs not read it again; None
-        if it had already ended (or was deleted).
+        if it had already ended (or was deleted, or claimed by another).
     """
     states.check_transition(states.EXECUTION_TRANSITIONS, states.RUNNING,
                             status)
     values = {"status": status, "result": result, "logs": logs,
               "cpu_time": cpu_time, "memory_peak": memory_peak,
               "updated_at": timeutils.utcnow()}
-    count = ctx.session.connection().execute(_FINISH_EXECUTION, {
-        "b_execution": id, "b_status": status, "b_result": result,
-        "b_logs": logs, "b_cpu_time": cpu_time,
-        "b_memory_peak": memory_peak,
-        "b_now": values["updated_at"]}).rowcount
+    count = ctx.session.connection().execute(
+        _FINISH_EXECUTION[engine_id is not None], {
+            "b_execution": id, "b_engine": engine_id, "b_status": status,
+            "b_result": result, "b_logs": logs, "b_cpu_time": cpu_time,
+            "b_memory_peak": memory_peak,
+            "b_now": values["updated_at"]}).rowcount
     return values if count == 1 else None
 
 
+# The queue: an execution is queued while it is running with no engine;
+# an engine claims it by compare-and-swap and holds it for a lease.
+
+def _lease(seconds, now):
+    return now + datetime.timedelta(seconds=seconds)
+
+
+@_writer
+def execution_claim_by_engine(ctx, id, engine_id, lease_seconds):
+    """Claim a queued execution for ``engine_id`` and read what it runs.
+
+    Of several engines claiming one execution, exactly one succeeds; the
+    claim counts one more attempt and holds for ``lease_seconds`` unless
+    renewed (:func:`execution_renew_leases_by_engine`).
+
+    :returns: an :class:`ExecutionToRun`, or None if the execution is not
+        queued (another engine has it, it ended, it waits for a retry, or
+        it is gone).
+    """
+    session = ctx.session
+    now = timeutils.utcnow()
+    claimed = session.connection().execute(_CLAIM_EXECUTION, {
+        "b_execution": id, "b_engine": engine_id, "b_now": now,
+        "b_lease": _lease(lease_seconds, now)}).rowcount
+    if claimed != 1:
+        return None
+    row = session.connection().execute(
+        _CLAIMED_AND_FUNCTION, {"b_execution": id}).first()
+    return _to_run(session, row)
+
+
 @_TXN.reader
-def execution_ids_running_by_engine(ctx, created_before=None):
-    query = ctx.session.query(models.Execution.id).filter_by(
-        status=states.RUNNING)
-    if created_before is not None:
-        query = query.filter(models.Execution.created_at < created_before)
-    return [row.id for row in query]
+def execution_queued_by_engine(ctx, limit, sync_created_before):
+    """Queued executions an engine may claim now, fairly across projects.
+
+    The oldest of each project come first, then each project's second
+    oldest, and so on, so that one project's backlog does not hold back
+    another's executions.
+
+    :param sync_created_before: synchronous executions are only listed
+        when created before this time (until then the API is handing
+        them to an engine itself).
+    :returns: up to ``limit`` execution ids.
+    """
+    now = timeutils.utcnow()
+    rank = sa.func.row_number().over(
+        partition_by=_EXECUTIONS.c.project_id,
+        order_by=(_EXECUTIONS.c.created_at, _EXECUTIONS.c.id)).label("rank")
+    queued = sa.select(_EXECUTIONS.c.id, _EXECUTIONS.c.created_at,
+                       rank).where(
+        _QUEUED, sa.or_(
+            _EXECUTIONS.c.sync.is_(False),
+            _EXECUTIONS.c.created_at < sa.bindparam("b_sync_before"))
+    ).subquery()
+    query = sa.select(queued.c.id).order_by(
+        queued.c.rank, queued.c.created_at).limit(limit)
+    return list(ctx.session.connection().execute(query, {
+        "b_now": now, "b_sync_before": sync_created_before}).scalars())
+
+
+@_writer
+def execution_renew_leases_by_engine(ctx, engine_id, lease_seconds):
+    """Renew the leases of every execution ``engine_id`` runs, and its
+    heartbeat.
+
+    :returns: how many leases were renewed.
+    """
+    now = timeutils.utcnow()
+    conn = ctx.session.connection()
+    renewed = conn.execute(_RENEW_LEASES, {
+        "b_engine": engine_id,
+        "b_lease": _lease(lease_seconds, now)}).rowcount
+    beat = conn.execute(sa.update(_ENGINES).where(
+        _ENGINES.c.id == engine_id).values(heartbeat_at=now)).rowcount
+    if not beat:
+        conn.execute(sa.insert(_ENGINES).values(id=engine_id,
+                                                heartbeat_at=now))
+    return renewed
+
+
+@_writer
+def engine_forget_by_engine(ctx, engine_id):
+    """Remove an engine's heartbeat (it stops)."""
+    ctx.session.connection().execute(
+        sa.delete(_ENGINES).where(_ENGINES.c.id == engine_id))
+
+
+@_TXN.reader
+def engines_alive_by_engine(ctx, seconds):
+    """How many engines wrote a heartbeat in the last ``seconds``."""
+    since = timeutils.utcnow() - datetime.timedelta(seconds=seconds)
+    return ctx.session.connection().execute(
+        sa.select(sa.func.count()).select_from(_ENGINES).where(
+            _ENGINES.c.heartbeat_at >= since)).scalar()
+
+
+@_writer
+def engine_forget_stale_by_engine(ctx, seconds):
+    """Remove the heartbeats older than ``seconds``."""
+    before = timeutils.utcnow() - datetime.timedelta(seconds=seconds)
+    ctx.session.connection().execute(
+        sa.delete(_ENGINES).where(_ENGINES.c.heartbeat_at < before))
+
+
+@dataclasses.dataclass(frozen=True)
+class LapsedClaim:
+    """A running execution whose engine stopped renewing its lease."""
+
+    id: str
+    engine_id: str
+    sync: bool
+    attempts: int
+    created_at: typing.Any
+    #: the function's retry settings (0 and None when it is gone).
+    retry_attempts: int
+    max_event_age: typing.Optional[int]
+
+
+@_TXN.reader
+def execution_lapsed_claims_by_engine(ctx, limit=100):
+    """Running executions whose lease has lapsed, oldest lease first.
+
+    :returns: a list of :class:`LapsedClaim`.
+    """
+    rows = ctx.session.connection().execute(sa.select(
+        _EXECUTIONS.c.id, _EXECUTIONS.c.engine_id, _EXECUTIONS.c.sync,
+        _EXECUTIONS.c.attempts, _EXECUTIONS.c.created_at,
+        _FUNCTIONS.c.retry_attempts, _FUNCTIONS.c.max_event_age).select_from(
+        _EXECUTIONS.outerjoin(
+            _FUNCTIONS, _FUNCTIONS.c.id == _EXECUTIONS.c.function_id)).where(
+        _EXECUTIONS.c.status == states.RUNNING,
+        _EXECUTIONS.c.engine_id.is_not(None),
+        _EXECUTIONS.c.lease_expires_at < timeutils.utcnow()).order_by(
+        _EXECUTIONS.c.lease_expires_at).limit(limit))
+    return [LapsedClaim(id=r.id, engine_id=r.engine_id, sync=r.sync,
+                        attempts=r.attempts, created_at=r.created_at,
+                        retry_attempts=r.retry_attempts or 0,
+                        max_event_age=r.max_event_age) for r in rows]
+
+
+@_writer
+def execution_requeue_by_engine(ctx, id, engine_id, available_at,
+                                result=None):
+    """Put an execution ``engine_id`` claimed back in the queue, to be
+    claimed again from ``available_at`` on (a retry).
+
+    :param result: the failed attempt's result, shown until the next ends.
+    :returns: True if the claim still held and the row was requeued.
+    """
+    values = {"engine_id": None, "lease_expires_at": None,
+              "available_at": available_at,
+              "updated_at": timeutils.utcnow()}
+    if result is not None:
+        values["result"] = result
+    return ctx.session.connection().execute(
+        sa.update(_EXECUTIONS).where(
+            _EXECUTIONS.c.id == id, _EXECUTIONS.c.engine_id == engine_id,
+            _EXECUTIONS.c.status == states.RUNNING).values(
+            **values)).rowcount == 1
+
+
+@_writer
+def execution_lapse_leases_by_engine(ctx, engine_id):
+    """End the leases ``engine_id`` holds now (it restarted under the same
+    id, so it runs none of them any more).
+
+    :returns: how many leases were ended.
+    """
+    return ctx.session.connection().execute(
+        sa.update(_EXECUTIONS).where(
+            _EXECUTIONS.c.engine_id == engine_id,
+            _EXECUTIONS.c.status == states.RUNNING).values(
+            lease_expires_at=timeutils.utcnow()
+            - datetime.timedelta(seconds=1))).rowcount

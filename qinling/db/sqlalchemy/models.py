@@ -68,6 +68,14 @@ class Function(Base):
     count = sa.Column(sa.Integer, nullable=False, default=0)
     trust_id = sa.Column(sa.String(80))
     latest_version = sa.Column(sa.Integer, nullable=False, default=0)
+    #: times a failed or interrupted asynchronous execution is run again.
+    retry_attempts = sa.Column(sa.Integer, nullable=False, default=0,
+                               server_default="0")
+    #: seconds an asynchronous execution may wait to (re)start; None: any.
+    max_event_age = sa.Column(sa.Integer)
+    #: the id of the function that receives a final asynchronous
+    #: failure; None: nothing does.
+    on_failure = sa.Column(sa.String(255))
 
 
 class Execution(Base):
@@ -78,6 +86,7 @@ class Execution(Base):
         sa.Index("executions_function_id_created_at_idx", "function_id",
                  "created_at", "id"),
         sa.Index("executions_status_idx", "status"),
+        sa.Index("executions_engine_id_idx", "engine_id"),
         Base.__table_args__,
     )
 
@@ -94,6 +103,15 @@ class Execution(Base):
     cpu_time = sa.Column(sa.Float)
     #: peak memory of the execution's process, in bytes.
     memory_peak = sa.Column(sa.BigInteger)
+    #: the engine running the execution; None while it is queued.
+    engine_id = sa.Column(sa.String(255))
+    #: when the engine's claim lapses unless it renews it.
+    lease_expires_at = sa.Column(sa.DateTime)
+    #: a queued execution is not claimed before this time (retry back-off).
+    available_at = sa.Column(sa.DateTime)
+    #: how many times an engine claimed the execution.
+    attempts = sa.Column(sa.Integer, nullable=False, default=0,
+                         server_default="0")
 
 
 class FunctionVersion(Base):
@@ -168,3 +186,13 @@ class Webhook(Base):
     #: "raw" (the body as sent) or "cloudevents".
     event_format = sa.Column(sa.String(16), nullable=False, default="raw",
                              server_default="raw")
+
+
+#: The engines alive, each writing its heartbeat while it runs (Core only:
+#: no project, no timestamps of its own).
+engines = sa.Table(
+    "engines", Base.metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("heartbeat_at", sa.DateTime, nullable=False),
+    mysql_charset="utf8mb4",
+)

@@ -116,6 +116,11 @@ class Function(Resource):
     timeout = int
     count = wsme.wsattr(int, readonly=True)
     latest_version = wsme.wsattr(int, readonly=True)
+    #: how failed asynchronous executions are retried and where their
+    #: final failure goes (not in upstream).
+    retry_attempts = int
+    max_event_age = int
+    on_failure = wtypes.text
 
     _rendered = frozenset(("code",))
 
@@ -146,6 +151,9 @@ def function_to_dict(row):
         "timeout": row.timeout,
         "count": row.count,
         "latest_version": row.latest_version,
+        "retry_attempts": row.retry_attempts,
+        "max_event_age": row.max_event_age,
+        "on_failure": row.on_failure,
         "project_id": row.project_id,
         "created_at": format_time(row.created_at),
         "updated_at": format_time(row.updated_at),
@@ -166,6 +174,8 @@ class Execution(Resource):
     cpu_time = wsme.wsattr(float, readonly=True)
     #: peak memory of the execution in bytes (not in upstream).
     memory_peak = wsme.wsattr(int, readonly=True)
+    #: how many times an engine started the execution (not in upstream).
+    attempts = wsme.wsattr(int, readonly=True)
 
     _rendered = frozenset(("input", "result"))
 
