@@ -57,6 +57,9 @@ def wrap(func):
             return func(*args, **kwargs)
         except Exception as e:
             translated = _translate(e)
+            retry_after = getattr(translated, "retry_after", None)
+            if retry_after is not None:
+                pecan.response.headers["Retry-After"] = str(retry_after)
             if translated is e:
                 raise
             raise translated from e

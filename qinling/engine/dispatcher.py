@@ -26,9 +26,10 @@ executions run, along with its heartbeat. So:
   claim loop every ``[engine]claim_interval`` seconds, oldest first and
   fairly across projects, and as soon as a slot frees.
 * An engine that stops renewing loses its claims when their lease lapses:
-  any engine then retries the execution (asynchronous, while its
-  function's ``retry_attempts`` allow) or ends it as ``error``, saying the
-  engine stopped while it ran. A late answer of the stopped engine cannot
+  any engine then queues an asynchronous execution that had not reached
+  a worker again, retries one that had while its function's
+  ``retry_attempts`` allow, or ends it as ``error``, saying the engine
+  stopped while it ran. A late answer of the stopped engine cannot
   overwrite that: it only ends an execution while its claim holds.
 """
 
@@ -196,24 +197,23 @@ class Dispatcher:
         return settled
 
     def _settle(self, admin, claim):
-        """Retry or end an execution whose engine's lease lapsed."""
-        now = timeutils.utcnow()
-        at = retries.next_attempt(
-            claim.sync, claim.attempts, claim.retry_attempts,
-            claim.created_at, claim.max_event_age, now,
+        """Retry or end an execution whose engine's lease lapsed (see
+        :func:`qinling.engine.retries.after_lapse`)."""
+        at, output = retries.after_lapse(
+            claim.sync, claim.started, claim.attempts, claim.retry_attempts,
+            claim.created_at, claim.max_event_age, timeutils.utcnow(),
             self._conf.executions.retry_backoff)
+        result = {"output": output, "duration": 0}
         if at is not None:
-            LOG.warning("Engine %s stopped while execution %s ran; it will "
-                        "be retried", claim.engine_id, claim.id)
+            LOG.warning("Engine %s stopped while it held execution %s; "
+                        "queueing it again", claim.engine_id, claim.id)
             requeued = db_api.execution_requeue_by_engine(
-                admin, claim.id, claim.engine_id, at,
-                {"output": retries.INTERRUPTED_RETRY, "duration": 0})
+                admin, claim.id, claim.engine_id, at, result)
             if requeued:
                 self._wake.set()
             return requeued
-        LOG.warning("Engine %s stopped while execution %s ran; ending it",
-                    claim.engine_id, claim.id)
-        result = {"output": retries.INTERRUPTED, "duration": 0}
+        LOG.warning("Engine %s stopped while it held execution %s; ending "
+                    "it: %s", claim.engine_id, claim.id, output)
         final = db_api.execution_finish_by_engine(
             admin, claim.id, states.ERROR, result, "",
             engine_id=claim.engine_id)

@@ -54,8 +54,7 @@ class EngineEndpoint:
             runtime = db_api.runtime_get_by_engine(admin, runtime_id)
         except exceptions.DBEntityNotFoundError:
             return
-        if not self.pools.has(runtime.id):
-            self.pools.build(runtime)
+        self.pools.build(runtime)
 
     def update_runtime(self, ctx, runtime_id, image, pre_image):
         """Move a runtime (status ``upgrading``) to a new image.

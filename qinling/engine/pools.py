@@ -41,12 +41,15 @@ class RuntimePools:
         self._images = {}
 
     def build(self, runtime):
-        """Create the pool of ``runtime`` and record the outcome on its row.
+        """Create the pool of ``runtime`` unless this engine has one, and
+        record the outcome on its row.
 
         :returns: True if the pool can serve executions.
         """
         admin = qinling_context.admin_context()
         with self._lock:
+            if runtime.id in self._images:
+                return True
             try:
                 pool = self._orchestrator.create_pool(
                     runtime.id, runtime.image, runtime.trusted)

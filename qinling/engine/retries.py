@@ -27,7 +27,15 @@ import datetime
 #: an engine's lease on a running execution lapsed.
 INTERRUPTED = "The engine stopped while the execution ran."
 #: an engine's lease lapsed and the execution waits for its next attempt.
-INTERRUPTED_RETRY = INTERRUPTED + " It will be retried."
+INTERRUPTED_RETRY = "The engine running the execution stopped; it will be " \
+    "retried."
+#: engines kept stopping after claiming an execution, before it started.
+UNCLAIMED = ("The execution never started: the %d engines that claimed it "
+             "stopped before it reached a worker.")
+#: claims of an asynchronous execution that may lapse before it reaches a
+#: worker; it then ends (an execution that stops every engine claiming it
+#: must not stop them all).
+MAX_UNSTARTED_CLAIMS = 3
 #: a queued execution waited longer than its function allows.
 TOO_OLD = ("The execution never started: it waited longer than its "
            "function's max_event_age (%d seconds).")
@@ -59,3 +67,26 @@ def too_old(sync, attempts, created_at, max_event_age, now):
     at its first attempt."""
     return (not sync and attempts == 1 and max_event_age is not None
             and now - created_at > datetime.timedelta(seconds=max_event_age))
+
+
+def after_lapse(sync, started, attempts, retry_attempts, created_at,
+                max_event_age, now, backoff):
+    """What becomes of an execution whose engine's lease lapsed.
+
+    An asynchronous attempt that had not reached a worker never ran: it
+    is queued again at once, while its claims that never started are
+    fewer than ``MAX_UNSTARTED_CLAIMS`` (every claim counts as an
+    attempt, so such a claim also spends one of the function's retries).
+    One that had reached a worker is retried as :func:`next_attempt`
+    says.
+
+    :returns: (when to claim it again or None, the output it ends with
+        or shows until then).
+    """
+    if not sync and not started:
+        if attempts - retry_attempts < MAX_UNSTARTED_CLAIMS:
+            return now, INTERRUPTED_RETRY
+        return None, UNCLAIMED % attempts
+    at = next_attempt(sync, attempts, retry_attempts, created_at,
+                      max_event_age, now, backoff)
+    return at, INTERRUPTED_RETRY if at is not None else INTERRUPTED

@@ -168,7 +168,7 @@ class ExecutionRunner:
         start = time.monotonic()
         usage = {}
         try:
-            status, result, logs, usage = self._run(ctx, loaded)
+            status, result, logs, usage = self._run(ctx, loaded, engine_id)
         except exceptions.QinlingException as e:
             status, result, logs = states.ERROR, {"output": e.message}, ""
         except Exception:
@@ -247,7 +247,7 @@ class ExecutionRunner:
         if self.on_queued is not None:
             self.on_queued(owner, failure.id)
 
-    def _run(self, ctx, loaded):
+    def _run(self, ctx, loaded, engine_id):
         """:param loaded: the ExecutionToRun."""
         if loaded.missing is not None:
             raise loaded.missing
@@ -268,6 +268,12 @@ class ExecutionRunner:
                 self.pools.ensure(spec.runtime_id)
             self.scale_if_needed(spec)
             worker = self._orchestrator.prepare_execution(spec)
+            if not execution.sync:
+                # From here a lapsed lease may mean it ran; before, it
+                # surely did not (sync callers wait: not recorded).
+                db_api.execution_mark_started_by_engine(
+                    qinling_context.admin_context(), execution.id,
+                    engine_id)
             result = self._orchestrator.run_execution(worker, spec, request)
         status = states.SUCCESS if result.success else states.FAILED
         usage = {"cpu_time": result.cpu_time,

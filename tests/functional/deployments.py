@@ -16,8 +16,9 @@ Three deployments:
 * ``all-in-one``: ``qinling-server`` on its embedded defaults (SQLite,
   in-process RPC, local workers, no auth);
 * ``rabbit-mariadb`` and ``rabbit-postgresql``: ``qinling-api`` and
-  ``qinling-engine`` as two processes on RabbitMQ, with the database on
-  MariaDB or PostgreSQL, migrated by ``qinling-db-manage``.
+  ``qinling-engine`` as two processes (or several of each) on RabbitMQ,
+  with the database on MariaDB or PostgreSQL, migrated by
+  ``qinling-db-manage``.
 
 The servers found on the machine are used; a deployment whose server cannot
 be reached is skipped with the reason.
@@ -70,15 +71,32 @@ def write_config(path, sections):
 
 
 class Process:
-    """A console script run with a config file, its output in a log."""
+    """A console script run with a config file, its output in a log.
 
-    def __init__(self, name, config_file, log_dir):
-        self.name = name
-        self.log_path = os.path.join(log_dir, name + ".log")
-        with open(self.log_path, "wb") as log:
+    :param label: the name of the log (default: the script's); a process
+        started again under the same label appends to its log.
+    """
+
+    def __init__(self, name, config_file, log_dir, label=None):
+        self.name = label or name
+        self.script = name
+        self.config_file = config_file
+        self.log_path = os.path.join(log_dir, self.name + ".log")
+        self.popen = None
+        self.start()
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
             self.popen = subprocess.Popen(
-                [os.path.join(BIN, name), "--config-file", config_file],
+                [os.path.join(BIN, self.script), "--config-file",
+                 self.config_file],
                 stdout=log, stderr=subprocess.STDOUT)
+
+    def kill(self):
+        """``kill -9`` the process, as a crash would end it."""
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait()
 
     def log(self):
         with open(self.log_path, errors="replace") as f:
@@ -145,15 +163,21 @@ def _create_database(kind):
 class Deployment:
     """Processes serving one API URL; ``stop()`` ends them all."""
 
-    def __init__(self, kind, workdir, extra_config=None):
+    def __init__(self, kind, workdir, extra_config=None, engines=1, apis=1,
+                 transport_url=None):
         self.kind = kind
         self.extra_config = extra_config or {}
         self.workdir = workdir
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
+        #: with several API processes, each one's URL (the first is url).
+        self.urls = [self.url]
         self.processes = []
         self._cleanups = []
         self.config_file = os.path.join(workdir, "qinling.conf")
+        self._engines = engines
+        self._apis = apis
+        self._transport_url = transport_url or RABBIT_URL
 
     def _base_config(self):
         return {
@@ -172,26 +196,54 @@ class Deployment:
             self.processes.append(
                 Process("qinling-server", self.config_file, self.workdir))
         else:
-            if not reachable("127.0.0.1", 5672):
-                raise Unavailable("RabbitMQ is not running on 127.0.0.1:5672")
-            url, drop = _create_database(self.kind.split("-", 1)[1])
-            self._cleanups.append(drop)
-            config["DEFAULT"]["transport_url"] = RABBIT_URL
-            config["database"] = {"connection": url}
-            config["engine"] = {"topic": "qinling_test_%s" % uuid.uuid4().hex}
-            write_config(self.config_file, config)
-            subprocess.run(
-                [os.path.join(BIN, "qinling-db-manage"), "--config-file",
-                 self.config_file, "upgrade", "head"],
-                check=True, capture_output=True)
-            for name in ("qinling-engine", "qinling-api"):
-                self.processes.append(
-                    Process(name, self.config_file, self.workdir))
+            self._start_split(config)
         try:
-            wait_ready(self.url, self.processes)
+            for url in self.urls:
+                wait_ready(url, self.processes)
         except Exception:
             self.stop()
             raise
+
+    def _start_split(self, config):
+        """qinling-engine(s) and qinling-api(s), each API on its own port
+        (its own config file)."""
+        host, port = self._transport_url.rsplit("@", 1)[-1].split("/")[0] \
+            .split(":")
+        if not reachable(host, int(port)):
+            raise Unavailable("RabbitMQ is not running on %s:%s" % (host,
+                                                                  port))
+        url, drop = _create_database(self.kind.split("-", 1)[1])
+        self._cleanups.append(drop)
+        config["DEFAULT"]["transport_url"] = self._transport_url
+        config["database"] = {"connection": url}
+        config.setdefault("engine", {})["topic"] = \
+            "qinling_test_%s" % uuid.uuid4().hex
+        write_config(self.config_file, config)
+        subprocess.run(
+            [os.path.join(BIN, "qinling-db-manage"), "--config-file",
+             self.config_file, "upgrade", "head"],
+            check=True, capture_output=True)
+        for index in range(self._engines):
+            label = "qinling-engine" + ("-%d" % index if index else "")
+            self.processes.append(Process("qinling-engine", self.config_file,
+                                          self.workdir, label=label))
+        for index in range(self._apis):
+            config_file = self.config_file
+            if index:
+                port = free_port()
+                self.urls.append("http://127.0.0.1:%d" % port)
+                config_file = os.path.join(self.workdir,
+                                           "qinling-api-%d.conf" % index)
+                api_config = dict(config, api=dict(config["api"], port=port))
+                write_config(config_file, api_config)
+            label = "qinling-api" + ("-%d" % index if index else "")
+            self.processes.append(Process("qinling-api", config_file,
+                                          self.workdir, label=label))
+
+    def process(self, name):
+        """The process whose log is ``name`` (qinling-engine, qinling-api-1
+        …)."""
+        return next(p for p in self.processes if p.name == name)
 
     def logs(self):
         return "\n".join("== %s ==\n%s" % (p.name, p.log())
@@ -202,3 +254,76 @@ class Deployment:
             proc.stop()
         for cleanup in reversed(self._cleanups):
             cleanup()
+
+
+RABBITMQ_SERVER = os.environ.get(
+    "QINLING_TEST_RABBITMQ_SERVER",
+    "/usr/lib/rabbitmq/lib/rabbitmq_server-3.10.8/sbin/rabbitmq-server")
+
+
+class PrivateRabbit:
+    """A RabbitMQ node of the test's own, to stop and start again.
+
+    Its own node name, AMQP and distribution ports (on loopback), data
+    and log directories, Erlang cookie (``HOME``) and no plugins; the
+    machine's RabbitMQ on 5672 is never touched.
+    """
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.port = free_port()
+        self.dist_port = free_port()
+        self.url = "rabbit://guest:guest@127.0.0.1:%d/" % self.port
+        self.popen = None
+        os.makedirs(workdir, exist_ok=True)
+        plugins = os.path.join(workdir, "enabled_plugins")
+        with open(plugins, "w") as f:
+            f.write("[].\n")
+        self.env = dict(
+            os.environ, HOME=workdir,
+            RABBITMQ_NODENAME="qtest%d@localhost" % self.port,
+            RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
+            RABBITMQ_NODE_PORT=str(self.port),
+            RABBITMQ_DIST_PORT=str(self.dist_port),
+            RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=(
+                "-kernel inet_dist_use_interface {127,0,0,1}"),
+            RABBITMQ_MNESIA_BASE=os.path.join(workdir, "mnesia"),
+            RABBITMQ_LOG_BASE=os.path.join(workdir, "log"),
+            RABBITMQ_ENABLED_PLUGINS_FILE=plugins,
+            RABBITMQ_CONFIG_FILE=os.path.join(workdir, "rabbitmq"),
+            RABBITMQ_ADVANCED_CONFIG_FILE=os.path.join(workdir,
+                                                       "advanced.config"),
+            RABBITMQ_CONF_ENV_FILE=os.path.join(workdir, "rabbitmq-env.conf"))
+        self.log_path = os.path.join(workdir, "rabbitmq-server.log")
+
+    def start(self, timeout=90):
+        if not os.path.exists(RABBITMQ_SERVER):
+            raise Unavailable("no rabbitmq-server at %s" % RABBITMQ_SERVER)
+        with open(self.log_path, "ab") as log:
+            self.popen = subprocess.Popen(
+                [RABBITMQ_SERVER], env=self.env, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise Unavailable("rabbitmq-server exited with %s" %
+                                  self.popen.returncode)
+            with open(self.log_path, errors="replace") as f:
+                if "Starting broker... completed" in f.read():
+                    return
+            time.sleep(0.5)
+        self.kill()
+        raise Unavailable("rabbitmq-server did not start in %ss" % timeout)
+
+    def kill(self):
+        """``kill -9`` the node: its shell, the Erlang VM and the VM's
+        helpers, which share the session started for them (and nothing
+        else)."""
+        if self.popen is None:
+            return
+        try:
+            os.killpg(self.popen.pid, 9)
+        except ProcessLookupError:
+            pass
+        self.popen.wait()
+        self.popen = None

@@ -23,6 +23,7 @@ webhooks) and :mod:`.executions`, on the plumbing of :mod:`.base`.
 """
 
 from qinling.db.api.base import OPERATORS
+from qinling.db.api.base import SQLITE_BUSY_TIMEOUT_MS
 from qinling.db.api.base import ListQuery
 from qinling.db.api.base import configure
 from qinling.db.api.base import get_engine
@@ -42,6 +43,7 @@ from qinling.db.api.executions import execution_get
 from qinling.db.api.executions import execution_lapse_leases_by_engine
 from qinling.db.api.executions import execution_lapsed_claims_by_engine
 from qinling.db.api.executions import execution_list
+from qinling.db.api.executions import execution_mark_started_by_engine
 from qinling.db.api.executions import execution_queued_by_engine
 from qinling.db.api.executions import execution_renew_leases_by_engine
 from qinling.db.api.executions import execution_requeue_by_engine
@@ -90,6 +92,7 @@ __all__ = [
     "configure",
     "get_engine",
     "ListQuery",
+    "SQLITE_BUSY_TIMEOUT_MS",
     "OPERATORS",
     "runtime_create",
     "runtime_get",
@@ -149,5 +152,6 @@ __all__ = [
     "LapsedClaim",
     "execution_lapsed_claims_by_engine",
     "execution_requeue_by_engine",
+    "execution_mark_started_by_engine",
     "execution_lapse_leases_by_engine",
 ]

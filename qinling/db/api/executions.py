@@ -496,6 +496,9 @@ class LapsedClaim:
     sync: bool
     attempts: int
     created_at: typing.Any
+    #: whether the attempt reached a worker (recorded for asynchronous
+    #: executions only).
+    started: bool
     #: the function's retry settings (0 and None when it is gone).
     retry_attempts: int
     max_event_age: typing.Optional[int]
@@ -510,7 +513,8 @@ def execution_lapsed_claims_by_engine(ctx, limit=100):
     rows = ctx.session.connection().execute(sa.select(
         _EXECUTIONS.c.id, _EXECUTIONS.c.engine_id, _EXECUTIONS.c.sync,
         _EXECUTIONS.c.attempts, _EXECUTIONS.c.created_at,
-        _FUNCTIONS.c.retry_attempts, _FUNCTIONS.c.max_event_age).select_from(
+        _EXECUTIONS.c.started_at, _FUNCTIONS.c.retry_attempts,
+        _FUNCTIONS.c.max_event_age).select_from(
         _EXECUTIONS.outerjoin(
             _FUNCTIONS, _FUNCTIONS.c.id == _EXECUTIONS.c.function_id)).where(
         _EXECUTIONS.c.status == states.RUNNING,
@@ -519,6 +523,7 @@ def execution_lapsed_claims_by_engine(ctx, limit=100):
         _EXECUTIONS.c.lease_expires_at).limit(limit))
     return [LapsedClaim(id=r.id, engine_id=r.engine_id, sync=r.sync,
                         attempts=r.attempts, created_at=r.created_at,
+                        started=r.started_at is not None,
                         retry_attempts=r.retry_attempts or 0,
                         max_event_age=r.max_event_age) for r in rows]
 
@@ -533,7 +538,7 @@ def execution_requeue_by_engine(ctx, id, engine_id, available_at,
     :returns: True if the claim still held and the row was requeued.
     """
     values = {"engine_id": None, "lease_expires_at": None,
-              "available_at": available_at,
+              "available_at": available_at, "started_at": None,
               "updated_at": timeutils.utcnow()}
     if result is not None:
         values["result"] = result
@@ -542,6 +547,19 @@ def execution_requeue_by_engine(ctx, id, engine_id, available_at,
             _EXECUTIONS.c.id == id, _EXECUTIONS.c.engine_id == engine_id,
             _EXECUTIONS.c.status == states.RUNNING).values(
             **values)).rowcount == 1
+
+
+@_writer
+def execution_mark_started_by_engine(ctx, id, engine_id):
+    """Record that the attempt ``engine_id`` holds reached a worker.
+
+    :returns: True if the claim still held.
+    """
+    return ctx.session.connection().execute(
+        sa.update(_EXECUTIONS).where(
+            _EXECUTIONS.c.id == id, _EXECUTIONS.c.engine_id == engine_id,
+            _EXECUTIONS.c.status == states.RUNNING).values(
+            started_at=timeutils.utcnow())).rowcount == 1
 
 
 @_writer

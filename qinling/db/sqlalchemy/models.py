@@ -109,6 +109,9 @@ class Execution(Base):
     lease_expires_at = sa.Column(sa.DateTime)
     #: a queued execution is not claimed before this time (retry back-off).
     available_at = sa.Column(sa.DateTime)
+    #: when the current attempt reached a worker (asynchronous executions;
+    #: None: it has not, so it can be claimed again without running twice).
+    started_at = sa.Column(sa.DateTime)
     #: how many times an engine claimed the execution.
     attempts = sa.Column(sa.Integer, nullable=False, default=0,
                          server_default="0")

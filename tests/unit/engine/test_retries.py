@@ -54,3 +54,26 @@ def test_next_attempt(sync, attempts, retry_attempts, age, max_event_age,
 def test_too_old(sync, attempts, age, max_event_age, expected):
     assert retries.too_old(sync, attempts, NOW - age * S, max_event_age,
                            NOW) is expected
+
+
+@pytest.mark.parametrize(
+    "sync, started, attempts, retry_attempts, expected_at, expected", [
+        # Async, never reached a worker: queued again at once...
+        (False, False, 1, 0, 0, retries.INTERRUPTED_RETRY),
+        (False, False, 2, 0, 0, retries.INTERRUPTED_RETRY),
+        # ...up to MAX_UNSTARTED_CLAIMS claims.
+        (False, False, 3, 0, None, retries.UNCLAIMED % 3),
+        (False, False, 3, 1, 0, retries.INTERRUPTED_RETRY),
+        # Async, it ran: retried only as the function allows.
+        (False, True, 1, 0, None, retries.INTERRUPTED),
+        (False, True, 1, 1, 2, retries.INTERRUPTED_RETRY),
+        # Sync: never again.
+        (True, False, 1, 2, None, retries.INTERRUPTED),
+    ])
+def test_after_lapse(sync, started, attempts, retry_attempts, expected_at,
+                     expected):
+    at, output = retries.after_lapse(sync, started, attempts,
+                                     retry_attempts, NOW, None, NOW,
+                                     backoff=2)
+    assert at == (None if expected_at is None else NOW + expected_at * S)
+    assert output == expected

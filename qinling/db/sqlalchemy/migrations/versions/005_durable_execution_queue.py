@@ -13,8 +13,9 @@
 
 An execution is claimed by one engine at a time (``engine_id``) for a
 lease it renews while it runs (``lease_expires_at``); ``attempts`` counts
-the claims, and ``available_at`` holds a retried execution back until its
-back-off has passed. A function says how often its failed asynchronous
+the claims, ``started_at`` tells an attempt that reached a worker, and
+``available_at`` holds a retried execution back until its back-off has
+passed. A function says how often its failed asynchronous
 executions are retried (``retry_attempts``), how old a queued one may get
 (``max_event_age``) and where its final failures go (``on_failure``).
 Engines write a heartbeat in ``engines``, so that a synchronous execution
@@ -39,6 +40,7 @@ def upgrade():
         batch.add_column(sa.Column("engine_id", sa.String(255)))
         batch.add_column(sa.Column("lease_expires_at", sa.DateTime))
         batch.add_column(sa.Column("available_at", sa.DateTime))
+        batch.add_column(sa.Column("started_at", sa.DateTime))
         batch.add_column(sa.Column("attempts", sa.Integer, nullable=False,
                                    server_default="0"))
         batch.create_index("executions_engine_id_idx", ["engine_id"])
