@@ -200,7 +200,9 @@ class ExecutionRunner:
         if final is None:
             LOG.info("Execution %s had already ended, or another engine "
                      "has it", execution.id)
-        elif status != states.SUCCESS and not execution.sync:
+            return None
+        final["attempts"] = execution.attempts
+        if status != states.SUCCESS and not execution.sync:
             self._report_failure(execution, loaded.function, status, result)
         return final
 
@@ -219,6 +221,11 @@ class ExecutionRunner:
     def _report_failure(self, execution, function, status, result):
         if function is None or not function.on_failure:
             return
+        if (execution.description or "").startswith(ON_FAILURE_PREFIX):
+            # A failure's delivery failed: handing it on could loop.
+            LOG.warning("Execution %s (%s) failed", execution.id,
+                        execution.description)
+            return
         event = {
             "execution_id": execution.id,
             "function_id": execution.function_id,
@@ -232,7 +239,7 @@ class ExecutionRunner:
         try:
             failure, _target = db_api.execution_create_resolved(owner, {
                 "function_id": function.on_failure,
-                "description": "on_failure of execution %s" % execution.id,
+                "description": ON_FAILURE_PREFIX + execution.id,
                 "sync": False,
                 "input": event,
                 "status": states.RUNNING,
@@ -282,6 +289,8 @@ class ExecutionRunner:
                          "duration": result.duration}, result.logs, usage)
 
 
+#: the description of an execution that delivers another's failure.
+ON_FAILURE_PREFIX = "on_failure of execution "
 #: the worker protocol's key for an input that is not a JSON object (see
 #: ``ExecutionRequest.input``).
 RAW_INPUT_KEY = "__function_input"

@@ -80,6 +80,7 @@ def finished(execution, final):
     """
     for key in FINAL_COLUMNS:
         setattr(execution, key, final.get(key))
+    execution.attempts = final.get("attempts", execution.attempts)
     updated_at = final.get("updated_at")
     if isinstance(updated_at, str):
         updated_at = datetime.datetime.fromisoformat(updated_at)

@@ -24,6 +24,7 @@ The servers found on the machine are used; a deployment whose server cannot
 be reached is skipped with the reason.
 """
 
+import glob
 import os
 import socket
 import subprocess
@@ -256,9 +257,12 @@ class Deployment:
             cleanup()
 
 
-RABBITMQ_SERVER = os.environ.get(
-    "QINLING_TEST_RABBITMQ_SERVER",
-    "/usr/lib/rabbitmq/lib/rabbitmq_server-3.10.8/sbin/rabbitmq-server")
+#: the node's own start script (Debian's /usr/sbin/rabbitmq-server would
+#: switch to the rabbitmq user and the machine's node settings).
+RABBITMQ_SERVER = os.environ.get("QINLING_TEST_RABBITMQ_SERVER") or next(
+    iter(sorted(glob.glob(
+        "/usr/lib/rabbitmq/lib/rabbitmq_server-*/sbin/rabbitmq-server")))
+    or ["/usr/lib/rabbitmq/bin/rabbitmq-server"])
 
 
 class PrivateRabbit:
