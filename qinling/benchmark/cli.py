@@ -37,7 +37,8 @@ from qinling.benchmark import server as local_server
 from qinling.benchmark import session
 from qinling.benchmark import stats
 
-SCENARIOS = ("warm", "cold", "async", "throughput", "memory", "list")
+SCENARIOS = ("warm", "cold", "async", "throughput", "flood", "memory",
+             "list")
 
 
 def _csv(kind):
@@ -165,6 +166,7 @@ def _scenarios(bench):
             ("cold", scenarios.COLD, scenarios.cold_start),
             ("async", scenarios.ASYNC, scenarios.async_final),
             ("throughput", "throughput", scenarios.throughput),
+            ("flood", "flood", scenarios.flood),
             ("memory", "memory", memory.measure),
             ("list", "list executions", listing.measure))
     rows = []

@@ -9,7 +9,8 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""The execution scenarios: warm sync, cold start, async, throughput.
+"""The execution scenarios: warm sync, cold start, async, throughput, and
+another function's sync latency during an async flood.
 
 Every loop is bound by a count and by the settings' time budget. Only
 successful executions give latency samples; anything else is an error.
@@ -28,6 +29,8 @@ WARM = "warm sync execution"
 COLD = "cold start (warm pool)"
 ASYNC = "async: create to final status"
 THROUGHPUT = "throughput: {clients} clients"
+UNLOADED = "flood: other function sync, unloaded"
+FLOODED = "flood: other function sync, {count} async queued"
 
 
 def warm_sync(bench):
@@ -208,3 +211,95 @@ def throughput(bench):
                            note=f"{settings.duration:g}s after a "
                                 f"{settings.warmup:g}s warm-up. {cpu_note}"
                                 .strip(), **cpu)
+
+
+def _flood(bench, count, answers, stop):
+    """Create up to ``count`` async executions of the benchmark function
+    from a few threads, counting the answers by status code."""
+    left, lock, apis = [count], threading.Lock(), []
+
+    def flood_loop(api):
+        while not stop.is_set():
+            with lock:
+                if left[0] <= 0:
+                    return
+                left[0] -= 1
+            try:
+                status, _ = api.execute(bench.function_id, sync=False)
+            except Exception:  # a failed request counts, go on
+                api.conn.close()
+                status = None
+            with lock:
+                answers[status] = answers.get(status, 0) + 1
+
+    threads = []
+    for _ in range(4):
+        apis.append(bench.api())
+        threads.append(threading.Thread(target=flood_loop, args=(apis[-1],),
+                                        daemon=True))
+        threads[-1].start()
+    return threads, apis
+
+
+def _sync_samples(api, function_id, loop, samples):
+    """Sequential sync executions until ``loop`` says stop; the errors."""
+    errors = 0
+    while loop.more():
+        start = time.perf_counter()
+        status, execution = api.execute(function_id)
+        loop.done += 1
+        if client.succeeded(status, execution):
+            samples.append(time.perf_counter() - start)
+        else:
+            errors += 1
+    return errors
+
+
+def flood(bench):
+    """Another function's sync executions, unloaded and then while the
+    benchmark function gets ``settings.flood`` async executions at once.
+
+    Without auth both functions are in the project ``default``; the
+    flooded function's backlog is bounded by
+    ``[executions]max_pending_per_function`` (its 429 answers are
+    counted), and the other function's sync calls do not wait behind it.
+    The second row's ratio is its p50 over the first's.
+    """
+    settings, api = bench.settings, bench.api()
+    other = api.create_function(bench.runtime_id, client.make_package(),
+                                name="benchmark-other")
+    stop, answers = threading.Event(), {}
+    threads, apis = [], []
+    try:
+        for _ in range(3):  # the other function's cold start
+            api.execute(other["id"])
+        bench.settle()
+        unloaded = []
+        errors = _sync_samples(api, other["id"], session.Deadline(
+            settings.flood_sync, settings.budget), unloaded)
+        rows = [stats.summarize(UNLOADED, unloaded, errors=errors,
+                                baseline=WARM)]
+        threads, apis = _flood(bench, settings.flood, answers, stop)
+        loaded = []
+        errors = _sync_samples(api, other["id"], session.Deadline(
+            settings.flood_sync, settings.budget), loaded)
+        for thread in threads:
+            thread.join(settings.budget)
+        refused = answers.get(429, 0)
+        failed = sum(n for code, n in answers.items()
+                     if code not in (201, 429))
+        rows.append(stats.summarize(
+            FLOODED.format(count=settings.flood), loaded,
+            errors=errors + failed, baseline=UNLOADED,
+            note=f"async answers: {answers.get(201, 0)} accepted, "
+                 f"{refused} refused with 429, {failed} other"))
+        return rows
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+        for flood_api in apis:
+            flood_api.conn.close()
+        with contextlib.suppress(Exception):
+            api.delete_function(other["id"])
+        api.conn.close()

@@ -26,6 +26,10 @@ class Settings:
     warm: int = 500
     cold: int = 20
     async_: int = 100
+    #: async executions of the flood scenario, and the other function's
+    #: sync executions timed before and during it.
+    flood: int = 500
+    flood_sync: int = 100
     clients: int = 8
     duration: float = 10.0
     warmup: float = 2.0
@@ -41,11 +45,12 @@ class Settings:
     #: seconds to wait for quiet between steps when no pid is known.
     settle: float = 1.0
     pool_size: int = 3
-    scenarios: tuple = ("warm", "cold", "async", "throughput", "memory",
-                        "list")
+    scenarios: tuple = ("warm", "cold", "async", "throughput", "flood",
+                        "memory", "list")
 
 
-QUICK = dict(warm=30, cold=3, async_=10, clients=2, duration=1.0,
+QUICK = dict(warm=30, cold=3, async_=10, flood=60, flood_sync=15,
+             clients=2, duration=1.0,
              warmup=0.3, list_sizes=(1_000, 10_000), list_requests=10,
              in_process=1_000, fork=30, spawn=3, http=50, budget=30.0)
 
