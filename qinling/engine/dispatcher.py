@@ -34,6 +34,8 @@ executions run, along with its heartbeat. So:
 """
 
 import datetime
+import os
+import socket
 import threading
 
 from oslo_log import log as logging
@@ -53,7 +55,8 @@ def engine_id(conf):
     ``[engine]engine_id``)."""
     if conf.engine.engine_id:
         return conf.engine.engine_id
-    return "%s-%s" % (conf.engine.host, uuidutils.generate_uuid()[:12])
+    return "%s:%d:%s" % (socket.gethostname(), os.getpid(),
+                         uuidutils.generate_uuid()[:8])
 
 
 class Dispatcher:
@@ -234,6 +237,8 @@ class Dispatcher:
             if lapsed:
                 LOG.warning("Engine %s held %d execution(s) when it last "
                             "stopped", self.engine_id, lapsed)
+        # The heartbeat first: APIs refuse sync executions without one.
+        self.keep_leases()
         self._loop("execution-claims", self._conf.engine.claim_interval,
                    self.claim_queued, wake=self._wake)
         self._loop("execution-leases", self._lease / 3.0, self.keep_leases)

@@ -44,6 +44,10 @@ from qinling.storage import swift_objects
 LOG = logging.getLogger(__name__)
 
 
+class ClaimLost(Exception):
+    """This engine's claim on an execution lapsed before it started."""
+
+
 class ExecutionRunner:
     """Runs executions and keeps their functions' workers scaled.
 
@@ -169,6 +173,11 @@ class ExecutionRunner:
         usage = {}
         try:
             status, result, logs, usage = self._run(ctx, loaded, engine_id)
+        except ClaimLost:
+            LOG.warning("Execution %s: this engine's lease lapsed before it "
+                        "started; left to the engine that has it",
+                        execution.id)
+            return None
         except exceptions.QinlingException as e:
             status, result, logs = states.ERROR, {"output": e.message}, ""
         except Exception:
@@ -275,12 +284,15 @@ class ExecutionRunner:
                 self.pools.ensure(spec.runtime_id)
             self.scale_if_needed(spec)
             worker = self._orchestrator.prepare_execution(spec)
-            if not execution.sync:
-                # From here a lapsed lease may mean it ran; before, it
-                # surely did not (sync callers wait: not recorded).
-                db_api.execution_mark_started_by_engine(
-                    qinling_context.admin_context(), execution.id,
-                    engine_id)
+            if not execution.sync and not \
+                    db_api.execution_mark_started_by_engine(
+                        qinling_context.admin_context(), execution.id,
+                        engine_id):
+                # Our lease lapsed and the execution went back to the
+                # queue: another engine runs it.
+                raise ClaimLost()
+            # From here a lapsed lease may mean it ran; before, it surely
+            # did not (sync executions are not recorded: never retried).
             result = self._orchestrator.run_execution(worker, spec, request)
         status = states.SUCCESS if result.success else states.FAILED
         usage = {"cpu_time": result.cpu_time,
