@@ -21,7 +21,9 @@ every execution.
 """
 
 from concurrent import futures
+import socket
 import threading
+import time
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -90,8 +92,12 @@ def engine_target(conf, server=None):
 class _MessagingCaller:
     """Calls and casts over oslo.messaging.
 
-    A call tries the message bus once (``CALL_RETRY``), so that a bus that
-    is down fails the caller at once rather than after its timeout.
+    A call first checks that a host of the message bus accepts
+    connections (at most every ``PROBE_CACHE`` seconds while it does), so
+    that a bus that is down fails the caller at once: oslo.messaging
+    would retry its connection, past the call's timeout. A call that
+    still gets no answer within its timeout (and ``CALL_GRACE``) raises
+    MessagingTimeout whatever the driver does meanwhile.
     Casts are sent from a few background threads, so the caller never
     waits for the bus: every cast is either a wake-up for work the
     database already holds, or something the engines also catch up with
@@ -101,21 +107,58 @@ class _MessagingCaller:
 
     remote = True
     CALL_RETRY = 0
+    CALL_GRACE = 5
     CAST_RETRY = 2
     MAX_PENDING_CASTS = 1000
+    PROBE_TIMEOUT = 1.0
+    PROBE_CACHE = 2.0
 
     def __init__(self, conf, transport):
         self._client = messaging.get_rpc_client(
             transport, engine_target(conf), serializer=ContextSerializer())
+        self._default_timeout = conf.rpc_response_timeout
+        self._hosts = [(host.hostname, host.port or 5672)
+                       for host in messaging.TransportURL.parse(
+                           conf, conf.transport_url).hosts]
+        self._reached_at = None
         self._sender = futures.ThreadPoolExecutor(
             max_workers=4, thread_name_prefix="rpc-cast")
+        self._callers = futures.ThreadPoolExecutor(
+            max_workers=256, thread_name_prefix="rpc-call")
         self._pending = 0
         self._lock = threading.Lock()
 
+    def _bus_reachable(self):
+        now = time.monotonic()
+        if self._reached_at is not None and \
+                now - self._reached_at < self.PROBE_CACHE:
+            return True
+        for host, port in self._hosts or [("127.0.0.1", 5672)]:
+            try:
+                socket.create_connection(
+                    (host, port), timeout=self.PROBE_TIMEOUT).close()
+            except OSError:
+                continue
+            self._reached_at = now
+            return True
+        self._reached_at = None
+        return False
+
     def call(self, ctx, method, timeout=None, **kwargs):
+        """:raises MessageDeliveryFailure: the message bus is down.
+        :raises MessagingTimeout: no answer in time."""
+        if not self._bus_reachable():
+            raise messaging.MessageDeliveryFailure(
+                "No host of the message bus accepts connections.")
+        timeout = timeout or self._default_timeout
         client = self._client.prepare(timeout=timeout,
                                       retry=self.CALL_RETRY)
-        return client.call(ctx, method, **kwargs)
+        future = self._callers.submit(client.call, ctx, method, **kwargs)
+        try:
+            return future.result(timeout + self.CALL_GRACE)
+        except futures.TimeoutError:
+            raise messaging.MessagingTimeout(
+                "No answer to %s within %s seconds." % (method, timeout))
 
     def cast(self, ctx, method, fanout=False, **kwargs):
         with self._lock:
@@ -139,6 +182,7 @@ class _MessagingCaller:
 
     def shutdown(self):
         self._sender.shutdown(wait=False)
+        self._callers.shutdown(wait=False)
 
 
 class _LocalCaller:
