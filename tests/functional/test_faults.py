@@ -370,3 +370,35 @@ def test_a_flood_is_bounded_and_other_callers_are_still_answered(
     assert set(flood.answers) <= {201, 429}, flood.answers
     assert other.check() == {"success": 20}
     assert flood.check()["success"] == flood.answers[201]
+
+
+def test_a_sync_execution_with_no_engine_running_is_refused_with_503(
+        deploy, rabbit, tmp_path):
+    deployment = deploy("rabbit-mariadb", transport_url=rabbit.url,
+                        extra_config=_config())
+    load = _recorder(api_client.Api(deployment.url), tmp_path)
+    deployment.process("qinling-engine").kill()
+
+    # Until its heartbeat is older than the lease (3 s), the engine counts
+    # as running and a call waits for its timeout, then gets 503 "no
+    # engine took it": let the heartbeat age, and retry, bounded.
+    time.sleep(4)
+    resp = None
+    for _ in range(5):
+        resp = load.execute(sync=True, seconds=0)
+        if "no engine is running" in resp.text:
+            break
+    async_resp = load.execute(sync=False, seconds=0)
+
+    assert resp.status_code == 503, resp.text
+    assert resp.json()["faultstring"] == \
+        "The execution never started: no engine is running."
+    assert async_resp.status_code == 201, async_resp.text
+    ended = load.api.get("/v1/executions", params={
+        "function_id": load.function_id, "status": "error"}).json()
+    assert any(json.loads(e["result"])["output"] ==
+               resp.json()["faultstring"] for e in ended["executions"])
+
+    deployment.process("qinling-engine").start()
+    outcomes = load.check()
+    assert outcomes["success"] >= 1, outcomes
