@@ -61,7 +61,14 @@ class EngineEndpoint:
 
         On failure the runtime keeps ``pre_image``; either way it ends
         ``available``, with the reason of a failure in ``status_reason``.
+        A fanout: an engine with no pool of the runtime has nothing to
+        move (it builds one from the runtimes table when it needs it),
+        and leaves the outcome to the engines that have one.
         """
+        if not self.pools.has(runtime_id):
+            LOG.info("Runtime %s moves to image %s; this engine has no "
+                     "pool of it", runtime_id, image)
+            return
         admin = qinling_context.admin_context()
         try:
             pool = self._orchestrator.update_pool(runtime_id, image)
