@@ -87,6 +87,9 @@ class Execution(Base):
                  "created_at", "id"),
         sa.Index("executions_status_idx", "status"),
         sa.Index("executions_engine_id_idx", "engine_id"),
+        sa.Index("executions_function_id_status_idx", "function_id",
+                 "status"),
+        sa.Index("executions_project_id_status_idx", "project_id", "status"),
         Base.__table_args__,
     )
 

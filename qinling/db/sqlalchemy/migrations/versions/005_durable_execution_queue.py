@@ -44,6 +44,11 @@ def upgrade():
         batch.add_column(sa.Column("attempts", sa.Integer, nullable=False,
                                    server_default="0"))
         batch.create_index("executions_engine_id_idx", ["engine_id"])
+        # The back-pressure counts, on every execution created.
+        batch.create_index("executions_function_id_status_idx",
+                           ["function_id", "status"])
+        batch.create_index("executions_project_id_status_idx",
+                           ["project_id", "status"])
     with op.batch_alter_table("functions") as batch:
         batch.add_column(sa.Column("retry_attempts", sa.Integer,
                                    nullable=False, server_default="0"))
