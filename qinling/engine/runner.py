@@ -35,6 +35,7 @@ from oslo_utils import timeutils
 from qinling import context as qinling_context
 from qinling import exceptions
 from qinling import states
+from qinling import zaqar
 from qinling.db import api as db_api
 from qinling.engine import retries
 from qinling.engine import scaling
@@ -215,6 +216,29 @@ class ExecutionRunner:
             self._report_failure(execution, loaded.function, status, result)
         return final
 
+    def _post_failure(self, execution, function, event):
+        """Post a final failure to the function's Zaqar queue, as a
+        message of the function's project (through its trust with auth
+        on)."""
+        queue = function.on_failure[len(zaqar.DESTINATION_PREFIX):]
+        base = zaqar.endpoint(self._conf, self._keystone)
+        try:
+            if base is None:
+                raise exceptions.BadGatewayException(
+                    "no Zaqar endpoint is configured")
+            token = None
+            if self._keystone is not None and function.trust_id:
+                token = self._keystone.trust_token(function.trust_id)
+            zaqar.post_message(self._conf, base, execution.project_id,
+                               queue, event, token=token)
+        except Exception as e:  # a destination's failure ends here
+            LOG.warning("Execution %s failed and its failure cannot be "
+                        "posted to the Zaqar queue %s: %s", execution.id,
+                        queue, getattr(e, "message", e))
+            return
+        LOG.info("Execution %s failed; its failure was posted to the Zaqar "
+                 "queue %s", execution.id, queue)
+
     def report_failure(self, execution_id, status, result):
         """Hand an asynchronous execution's final failure to its function's
         ``on_failure`` destination, if it has one."""
@@ -245,6 +269,9 @@ class ExecutionRunner:
             "input": _original_input(execution.input),
         }
         owner = qinling_context.Context(project_id=execution.project_id)
+        if function.on_failure.startswith(zaqar.DESTINATION_PREFIX):
+            self._post_failure(execution, function, event)
+            return
         try:
             failure, _target = db_api.execution_create_resolved(owner, {
                 "function_id": function.on_failure,

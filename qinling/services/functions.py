@@ -29,6 +29,7 @@ from oslo_utils import uuidutils
 
 from qinling import exceptions
 from qinling import states
+from qinling import zaqar
 from qinling.db import api as db_api
 from qinling.storage import swift_objects
 
@@ -101,6 +102,8 @@ def _entry(entry):
 
 
 MAX_RETRY_ATTEMPTS = 2
+ZAQAR_PREFIX = zaqar.DESTINATION_PREFIX
+ZAQAR_QUEUE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: max_event_age bounds, in seconds (Lambda's: a minute to six hours).
 MIN_EVENT_AGE, MAX_EVENT_AGE = 60, 21600
 
@@ -118,12 +121,15 @@ def _bounded_int(name, raw, low, high):
     return value
 
 
-def _retry_values(ctx, fields, function_id):
+def _retry_values(ctx, fields, function_id, zaqar_ok=False):
     """The retry settings of ``fields`` that are set; an empty
     ``max_event_age`` or ``on_failure`` clears it.
 
+    :param zaqar_ok: whether a Zaqar queue may be a destination (a Zaqar
+        endpoint is configured, or the Keystone catalog may have one).
     :raises InputException: a value out of bounds, or an ``on_failure``
-        that is not another function of the caller's project.
+        that is neither another function of the caller's project nor a
+        Zaqar queue.
     """
     values = {}
     if fields.get("retry_attempts") not in (None, ""):
@@ -136,16 +142,27 @@ def _retry_values(ctx, fields, function_id):
             _bounded_int("max_event_age", raw, MIN_EVENT_AGE, MAX_EVENT_AGE)
     if "on_failure" in fields:
         values["on_failure"] = _on_failure(ctx, fields["on_failure"],
-                                           function_id)
+                                           function_id, zaqar_ok)
     return values
 
 
-def _on_failure(ctx, raw, function_id):
+def _on_failure(ctx, raw, function_id, zaqar_ok):
     if raw in (None, ""):
         return None
+    if isinstance(raw, str) and raw.startswith(ZAQAR_PREFIX):
+        if not ZAQAR_QUEUE_RE.match(raw[len(ZAQAR_PREFIX):]):
+            raise exceptions.InputException(
+                "Invalid on_failure %r: a Zaqar queue name has 1 to 64 "
+                "letters, digits, '-' or '_'." % (raw,))
+        if not zaqar_ok:
+            raise exceptions.InputException(
+                "Invalid on_failure: no Zaqar endpoint is configured "
+                "([webhooks]zaqar_url).")
+        return raw
     if not isinstance(raw, str) or not uuidutils.is_uuid_like(raw):
         raise exceptions.InputException(
-            "Invalid on_failure %r: expected the id of a function." % (raw,))
+            "Invalid on_failure %r: expected the id of a function, or "
+            "zaqar:<queue name>." % (raw,))
     if raw == function_id:
         raise exceptions.InputException(
             "Invalid on_failure: a function cannot receive its own "
@@ -180,6 +197,10 @@ class FunctionService:
         #: with auth on: functions whose code is a user's Swift object.
         self._swift = (swift_objects.SwiftObjects(conf, keystone)
                        if keystone is not None else None)
+
+    def _zaqar_ok(self):
+        return bool(self._conf.webhooks.zaqar_url) or \
+            self._keystone is not None
 
     def _swift_code(self, ctx, info):
         """The ``code`` of a function from the Swift object ``info``,
@@ -248,7 +269,8 @@ class FunctionService:
         """
         code, values = self._validate(ctx, fields)
         function_id = uuidutils.generate_uuid()
-        values.update(_retry_values(ctx, fields, function_id))
+        values.update(_retry_values(ctx, fields, function_id,
+                                    self._zaqar_ok()))
         md5 = None
         if code["source"] == "swift":
             if package is not None:
@@ -334,7 +356,8 @@ class FunctionService:
         """
         values = self._update_values(fields)
         function = db_api.function_get(ctx, function_id)
-        values.update(_retry_values(ctx, fields, function_id))
+        values.update(_retry_values(ctx, fields, function_id,
+                                    self._zaqar_ok()))
         code = function.code
         if fields.get("code") is not None:
             new_code = _parse_code(fields["code"])

@@ -38,6 +38,7 @@ import requests
 
 from qinling import context
 from qinling import exceptions
+from qinling import zaqar
 from qinling.db import api as db_api
 from qinling.services import cloudevents
 from qinling.services import targets
@@ -152,16 +153,7 @@ class SubscriptionConfirmer:
         self._keystone = keystone
 
     def _zaqar_url(self):
-        if self._conf.webhooks.zaqar_url:
-            return self._conf.webhooks.zaqar_url.rstrip("/")
-        if self._keystone is None:
-            return None
-        try:
-            return self._keystone.service_session().get_endpoint(
-                service_type="messaging", interface="public").rstrip("/")
-        except Exception as e:
-            LOG.warning("No Zaqar endpoint in the Keystone catalog: %s", e)
-            return None
+        return zaqar.endpoint(self._conf, self._keystone)
 
     def confirm(self, webhook, document):
         """Confirm the subscription ``document`` is about.

@@ -100,6 +100,14 @@ def confirming_server(confirming_zaqar, tmp_path_factory):  # noqa: F811
         "webhooks": {"zaqar_url": confirming_zaqar.url}})
 
 
+@pytest.fixture(scope="session")
+def zaqar_server(zaqar, tmp_path_factory):  # noqa: F811
+    """An all-in-one ``qinling-server`` whose ``[webhooks]zaqar_url`` is
+    ``zaqar``: functions can send their failures to its queues."""
+    return _deployment("all-in-one-zaqar", tmp_path_factory, {
+        "webhooks": {"zaqar_url": zaqar.url}})
+
+
 @pytest.fixture(scope="session", params=KINDS)
 def any_api(request, tmp_path_factory):
     """An API of each deployment in turn."""

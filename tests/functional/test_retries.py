@@ -17,6 +17,9 @@ python-qinlingclient sends them.)
 
 import json
 import time
+import uuid
+
+import requests
 
 from tests.functional import api as api_client
 
@@ -97,7 +100,13 @@ def test_bad_retry_settings_are_refused_with_the_field_named(api, runtime):
          "Invalid max_event_age: expected an integer from 60 to 21600."),
         ({"on_failure": "not-a-function"},
          "Invalid on_failure 'not-a-function': expected the id of a "
-         "function."),
+         "function, or zaqar:<queue name>."),
+        ({"on_failure": "zaqar:bad queue"},
+         "Invalid on_failure 'zaqar:bad queue': a Zaqar queue name has 1 "
+         "to 64 letters, digits, '-' or '_'."),
+        ({"on_failure": "zaqar:failures"},
+         "Invalid on_failure: no Zaqar endpoint is configured "
+         "([webhooks]zaqar_url)."),
         ({"on_failure": "0b8e4cb6-6f47-4a7b-9c52-0e0cbc7b9a10"},
          "Invalid on_failure: function "
          "0b8e4cb6-6f47-4a7b-9c52-0e0cbc7b9a10 not found."),
@@ -109,3 +118,31 @@ def test_bad_retry_settings_are_refused_with_the_field_named(api, runtime):
                             data=fields)
         assert resp.status_code == 400, (fields, resp.text)
         assert resp.json()["faultstring"] == message
+
+
+def test_a_final_failure_can_go_to_a_zaqar_queue(zaqar, zaqar_server):
+    api = api_client.Api(zaqar_server.url)
+    runtime = api.create_runtime()
+    queue = "failures-%s" % uuid.uuid4().hex[:8]
+    failing = _function(api, runtime, "failing",
+                        on_failure="zaqar:" + queue)
+
+    execution = api.execute(failing["id"], input='{"order": 7}', sync=False)
+    final = api.wait_execution(execution["id"], timeout=60)
+
+    assert final["status"] == "failed", final
+    # Without auth the function's project is "default".
+    headers = {"Client-ID": str(uuid.uuid4()), "X-Project-ID": "default"}
+    deadline = time.monotonic() + 30
+    messages = []
+    while time.monotonic() < deadline and not messages:
+        resp = requests.get("%s/v2/queues/%s/messages" % (zaqar.url, queue),
+                            headers=headers, params={"echo": "true"},
+                            timeout=10)
+        if resp.status_code == 200:
+            messages = resp.json()["messages"]
+        time.sleep(0.2)
+    [message] = messages
+    assert message["body"]["execution_id"] == execution["id"]
+    assert message["body"]["input"] == {"order": 7}
+    assert message["body"]["status"] == "failed"

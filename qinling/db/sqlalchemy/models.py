@@ -73,8 +73,8 @@ class Function(Base):
                                server_default="0")
     #: seconds an asynchronous execution may wait to (re)start; None: any.
     max_event_age = sa.Column(sa.Integer)
-    #: the id of the function that receives a final asynchronous
-    #: failure; None: nothing does.
+    #: where a final asynchronous failure goes: another function's id, or
+    #: ``zaqar:<queue>``; None: nowhere.
     on_failure = sa.Column(sa.String(255))
 
 
