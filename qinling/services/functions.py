@@ -325,6 +325,13 @@ class FunctionService:
         return function
 
     def scale_up(self, ctx, function_id, version, count):
+        """:raises InputException: ``count`` is above
+        ``[api]max_scale_up_count``."""
+        limit = self._conf.api.max_scale_up_count
+        if count > limit:
+            raise exceptions.InputException(
+                "Invalid count %d: one scale_up adds at most %d workers "
+                "([api]max_scale_up_count)." % (count, limit))
         self._check_version(ctx, function_id, version)
         self._engine.scaleup_function(ctx, function_id, version, count)
 

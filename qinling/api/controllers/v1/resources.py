@@ -17,6 +17,7 @@ import wsme
 from wsme import types as wtypes
 from wsme.rest import json as wsme_json
 
+from qinling.api.controllers.v1 import types
 from qinling.services import executions as execution_service
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -154,7 +155,7 @@ def function_to_dict(row):
 
 class Execution(Resource):
     function_id = wtypes.text
-    function_version = int
+    function_version = types.int32
     function_alias = wtypes.text
     description = wtypes.text
     sync = bool
@@ -215,12 +216,14 @@ def version_to_dict(row):
 class ScaleInfo(wtypes.Base):
     """The body of scale_up and scale_down."""
 
-    count = wsme.wsattr(wtypes.IntegerType(minimum=1), mandatory=True)
+    count = wsme.wsattr(
+        types.BoundedInteger(minimum=1, maximum=types.INT32_MAX),
+        mandatory=True)
 
 
 class FunctionWorker(wtypes.Base):
     function_id = wtypes.text
-    function_version = int
+    function_version = types.int32
     worker_name = wtypes.text
 
 
@@ -232,7 +235,7 @@ class FunctionAlias(Resource):
     name = wtypes.text
     description = wtypes.text
     function_id = wtypes.text
-    function_version = int
+    function_version = types.int32
 
 
 class FunctionAliases(wtypes.Base):
@@ -244,13 +247,13 @@ class Job(Resource):
     name = wtypes.text
     function_id = wtypes.text
     function_alias = wtypes.text
-    function_version = int
+    function_version = types.int32
     #: the input of each run: text, or a JSON value kept as its text.
     function_input = any_json
     status = wtypes.text
     pattern = wtypes.text
     #: runs left; null means unlimited.
-    count = int
+    count = types.int32
     first_execution_time = wtypes.text
     next_execution_time = wtypes.text
 
@@ -272,7 +275,7 @@ class Jobs(wtypes.Base):
 class Webhook(Resource):
     function_id = wtypes.text
     function_alias = wtypes.text
-    function_version = int
+    function_version = types.int32
     description = wtypes.text
     #: confirm the Zaqar subscriptions that ask for it (default false).
     confirm_subscriptions = bool

@@ -36,3 +36,21 @@ class UuidType(wtypes.UserType):
 
 
 uuid = UuidType()
+
+#: the largest value of an INTEGER column on every database we run on.
+INT32_MAX = 2 ** 31 - 1
+
+
+
+class BoundedInteger(wtypes.IntegerType):
+    """An integer with bounds that WSME checks in the path and the query
+    string too (its own IntegerType checks them in bodies only)."""
+
+    def frombasetype(self, value):
+        return self.validate(int(value)) if value is not None else None
+
+
+#: an integer argument or field stored in an INTEGER column (a version
+#: number, a count, a page size): anything outside it is a 400 naming the
+#: field, never a database error.
+int32 = BoundedInteger(minimum=-INT32_MAX - 1, maximum=INT32_MAX)
