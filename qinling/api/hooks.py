@@ -168,12 +168,15 @@ class InputHook(hooks.PecanHook):
         for key, value in params:
             check_text("query parameter %s" % key[:64], key)
             check_text("query parameter %s" % key[:64], value)
+        content_type = (req.content_type or "").lower()
         if req.method not in ("POST", "PUT"):
+            if content_type in FORM_TYPES:
+                # Pecan reads the form of any request while routing.
+                self._check_form(req)
             return
         invoke = INVOKE_PATH.match(path)
         if invoke:
             self._limit(req, self._conf.api.max_webhook_body)
-        content_type = (req.content_type or "").lower()
         if _is_json(content_type) and req.body:
             self._check_json_body(req, object_only=not invoke)
         elif content_type in FORM_TYPES:
@@ -201,6 +204,10 @@ class InputHook(hooks.PecanHook):
             raise webob_exc.HTTPBadRequest(
                 detail="Malformed %s body: %s" % (req.content_type, e))
         for key, value in fields:
+            if not key:
+                raise webob_exc.HTTPBadRequest(
+                    detail="Malformed %s body: a field has no name."
+                    % req.content_type)
             check_text("form field name", key)
             if isinstance(value, str):
                 check_text("form field %s" % key[:64], value)

@@ -81,8 +81,8 @@ class Runtime(Resource):
     name = wtypes.text
     description = wtypes.text
     image = wtypes.text
-    is_public = wsme.wsattr(bool, default=True)
-    trusted = wsme.wsattr(bool, default=True)
+    is_public = wsme.wsattr(types.boolean, default=True)
+    trusted = wsme.wsattr(types.boolean, default=True)
     status = wsme.wsattr(wtypes.text, readonly=True)
     #: why the runtime is in ``error`` (not in upstream).
     status_reason = wsme.wsattr(wtypes.text, readonly=True)
@@ -95,8 +95,8 @@ class Runtimes(wtypes.Base):
 
 
 class PoolCapacity(wtypes.Base):
-    total = int
-    available = int
+    total = types.int32
+    available = types.int32
 
 
 class RuntimePool(wtypes.Base):
@@ -112,11 +112,11 @@ class Function(Resource):
     runtime_id = wtypes.text
     code = wtypes.text
     entry = wtypes.text
-    cpu = int
-    memory_size = int
-    timeout = int
-    count = wsme.wsattr(int, readonly=True)
-    latest_version = wsme.wsattr(int, readonly=True)
+    cpu = types.int32
+    memory_size = types.int64
+    timeout = types.int32
+    count = wsme.wsattr(types.int32, readonly=True)
+    latest_version = wsme.wsattr(types.int32, readonly=True)
 
     _rendered = frozenset(("code",))
 
@@ -158,15 +158,15 @@ class Execution(Resource):
     function_version = types.int32
     function_alias = wtypes.text
     description = wtypes.text
-    sync = bool
+    sync = types.boolean
     input = any_json
     status = wsme.wsattr(wtypes.text, readonly=True)
     #: a JSON string such as ``{"output": ..., "duration": ...}``.
     result = wsme.wsattr(wtypes.text, readonly=True)
     #: CPU seconds the execution used (not in upstream).
-    cpu_time = wsme.wsattr(float, readonly=True)
+    cpu_time = wsme.wsattr(types.number, readonly=True)
     #: peak memory of the execution in bytes (not in upstream).
-    memory_peak = wsme.wsattr(int, readonly=True)
+    memory_peak = wsme.wsattr(types.int64, readonly=True)
 
     _rendered = frozenset(("input", "result"))
 
@@ -194,13 +194,13 @@ class Executions(wtypes.Base):
 class FunctionVersion(Resource):
     description = wtypes.text
     function_id = wsme.wsattr(wtypes.text, readonly=True)
-    version_number = wsme.wsattr(int, readonly=True)
-    count = wsme.wsattr(int, readonly=True)
+    version_number = wsme.wsattr(types.int32, readonly=True)
+    count = wsme.wsattr(types.int32, readonly=True)
     #: the snapshot's entry and limits (upstream kept none).
     entry = wsme.wsattr(wtypes.text, readonly=True)
-    cpu = wsme.wsattr(int, readonly=True)
-    memory_size = wsme.wsattr(int, readonly=True)
-    timeout = wsme.wsattr(int, readonly=True)
+    cpu = wsme.wsattr(types.int32, readonly=True)
+    memory_size = wsme.wsattr(types.int64, readonly=True)
+    timeout = wsme.wsattr(types.int32, readonly=True)
 
 
 class FunctionVersions(wtypes.Base):
@@ -278,7 +278,7 @@ class Webhook(Resource):
     function_version = types.int32
     description = wtypes.text
     #: confirm the Zaqar subscriptions that ask for it (default false).
-    confirm_subscriptions = bool
+    confirm_subscriptions = types.boolean
     #: "raw" (default) or "cloudevents": the input the function gets.
     event_format = wtypes.text
     #: where to POST to run the function; computed on every response.
