@@ -241,9 +241,10 @@ class InputHook(hooks.PecanHook):
 
 def _path_arguments(controller):
     """How many arguments of a controller method come from the path."""
-    argspec = pecan_util.getargspec(controller)
-    count = len(argspec.args) - 1 - len(argspec.defaults or ())
     funcdef = getattr(controller, "_wsme_definition", None)
-    if funcdef is not None and funcdef.body_type is not None:
-        count -= 1
-    return count
+    if funcdef is None:
+        argspec = pecan_util.getargspec(controller)
+        return len(argspec.args) - 1 - len(argspec.defaults or ())
+    # WSME's wrapper takes (*args, **kwargs); its definition knows more.
+    count = sum(1 for arg in funcdef.arguments if arg.mandatory)
+    return count - (1 if funcdef.body_type is not None else 0)

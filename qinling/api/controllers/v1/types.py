@@ -63,42 +63,61 @@ class BoundedInteger(wtypes.IntegerType):
     def frombasetype(self, value):
         return self.validate(int(value)) if value is not None else None
 
+    def validate(self, value):
+        if isinstance(value, bool) or not isinstance(value, int):
+            _refuse(value, "an integer")
+        return super().validate(value)
+
 
 class Boolean(wtypes.UserType):
     basetype = bool
     name = "boolean"
+
+    def validate(self, value):
+        if not isinstance(value, bool):
+            _refuse(value, "a boolean")
+        return value
 
 
 class Number(wtypes.UserType):
     basetype = float
     name = "number"
 
+    def validate(self, value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            _refuse(value, "a number")
+        try:
+            return float(value)
+        except OverflowError:
+            raise ValueError("The number is too large.")
+
+
+# A JSON value of the wrong type is kept as it is, for the field's
+# validate() to refuse with the field's name.
 
 @wsme_json.fromjson.when_type(BoundedInteger)
 def _integer_fromjson(datatype, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        _refuse(value, "an integer")
-    return datatype.frombasetype(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    return value
 
 
 @wsme_json.fromjson.when_type(Boolean)
 def _boolean_fromjson(datatype, value):
-    if value is None or isinstance(value, bool):
-        return value
-    if not isinstance(value, (int, str)):
-        _refuse(value, "a boolean")
-    return wsme_json.fromjson(bool, value)
+    if isinstance(value, str):
+        try:
+            return wsme_json.fromjson(bool, value)
+        except ValueError:
+            pass
+    return value
 
 
 @wsme_json.fromjson.when_type(Number)
 def _number_fromjson(datatype, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        _refuse(value, "a number")
-    return float(value)
+    return value
 
 
 #: an integer argument or field stored in an INTEGER column (a version
