@@ -118,8 +118,8 @@ def check_json(value, where="body"):
     elif isinstance(value, dict):
         for key, item in value.items():
             check_text("field name in %s" % where, key)
-            check_json(item, "field %s" % key if where == "body"
-                       else "%s.%s" % (where, key))
+            check_json(item, "field %s" % key[:64] if where == "body"
+                       else "%s.%s" % (where, key[:64]))
     elif isinstance(value, list):
         for index, item in enumerate(value):
             check_json(item, "%s[%d]" % (where, index))
@@ -157,7 +157,8 @@ class InputHook(hooks.PecanHook):
         req = state.request
         try:
             path, params = req.path_info, list(req.GET.items())
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, webob_exc.HTTPBadRequest):
+            # pecan's request turns the UnicodeDecodeError into a bare 400.
             raise webob_exc.HTTPBadRequest(
                 detail="The request path and query string must be UTF-8.")
         if "//" in path:
@@ -194,7 +195,11 @@ class InputHook(hooks.PecanHook):
         if object_only and not isinstance(body, dict):
             raise webob_exc.HTTPBadRequest(
                 detail="The body must be a JSON object.")
-        check_json(body)
+        try:
+            check_json(body)
+        except RecursionError:
+            raise webob_exc.HTTPBadRequest(
+                detail="Malformed JSON body: nested too deeply.")
 
     @staticmethod
     def _check_form(req):

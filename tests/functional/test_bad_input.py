@@ -279,8 +279,8 @@ def test_query_string_that_is_not_utf8_is_a_400(api):
     # %ED%A0%80 would be the UTF-8 of the surrogate U+D800.
     resp = api.get("/v1/functions?name=%ED%A0%80")
 
-    assert resp.status_code == 400
-    assert resp.json()["faultstring"]
+    assert_fault(resp, 400,
+                 "The request path and query string must be UTF-8.")
 
 
 BIG = 2 ** 63 + 1
@@ -454,3 +454,16 @@ def test_scale_up_without_count_is_a_400(api, echo):
 
         assert resp.status_code == 400, resp.text
         assert "count" in resp.json()["faultstring"]
+
+
+@pytest.mark.parametrize("depth", [500, 900, 2000])
+def test_json_nested_deeply_on_an_object_body_is_answered(
+        api, depth, nothing_left_behind):
+    body = '{"function_id": "x", "input": %s%s}' % (
+        '{"a": ' * depth, "1" + "}" * depth)
+
+    resp = api.post("/v1/executions", data=body,
+                    headers={"Content-Type": "application/json"})
+
+    assert 400 <= resp.status_code < 500, resp.text
+    assert resp.json()["faultstring"]
