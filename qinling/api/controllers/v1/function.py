@@ -22,6 +22,7 @@ from wsme import types as wtypes
 from qinling import exceptions
 from qinling.api import acl
 from qinling.api import errors
+from qinling.api import hooks
 from qinling.api.controllers.v1 import function_version
 from qinling.api.controllers.v1 import listing
 from qinling.api.controllers.v1 import resources
@@ -41,7 +42,6 @@ JSON_FIELD_TYPES = {
     "timeout": (str, int),
 }
 JSON_TEXT_FIELDS = ("name", "description", "runtime_id", "entry")
-FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 JSON_NAMES = {str: "a string", int: "an integer", dict: "an object",
               bool: "a boolean", float: "a number", list: "an array"}
 
@@ -73,7 +73,7 @@ def read_form(req):
             raise exceptions.InputException("The body must be a JSON object.")
         _check_json_fields(body)
         return body, None
-    if req.body and req.content_type not in FORM_TYPES:
+    if req.body and req.content_type not in hooks.FORM_TYPES:
         raise exceptions.UnsupportedMediaType(
             "Unsupported Content-Type %r: send the function as "
             "multipart/form-data (with its package) or application/json."
@@ -127,8 +127,7 @@ class FunctionsController(rest.RestController):
 
     @errors.wsexpose(resources.Functions, wtypes.text, wtypes.text,
                      wtypes.text, types.int32, wtypes.text, wtypes.text,
-                     wtypes.text,
-                     bool, wtypes.text)
+                     wtypes.text, bool, wtypes.text)
     def get_all(self, name=None, runtime_id=None, description=None,
                 limit=None, marker=None, sort_key=None, sort_dir=None,
                 all_projects=False, project_id=None):

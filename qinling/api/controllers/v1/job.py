@@ -33,8 +33,7 @@ class JobsController(rest.RestController):
 
     @errors.wsexpose(resources.Jobs, wtypes.text, wtypes.text, wtypes.text,
                      wtypes.text, types.int32, wtypes.text, wtypes.text,
-                     wtypes.text,
-                     bool, wtypes.text)
+                     wtypes.text, bool, wtypes.text)
     def get_all(self, name=None, function_id=None, function_alias=None,
                 status=None, limit=None, marker=None, sort_key=None,
                 sort_dir=None, all_projects=False, project_id=None):

@@ -164,8 +164,7 @@ class WebhooksController(rest.RestController):
 
     @errors.wsexpose(resources.Webhooks, wtypes.text, wtypes.text,
                      wtypes.text, types.int32, wtypes.text, wtypes.text,
-                     wtypes.text,
-                     bool, wtypes.text)
+                     wtypes.text, bool, wtypes.text)
     def get_all(self, function_id=None, function_alias=None,
                 description=None, limit=None, marker=None, sort_key=None,
                 sort_dir=None, all_projects=False, project_id=None):
