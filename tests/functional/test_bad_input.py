@@ -467,3 +467,26 @@ def test_json_nested_deeply_on_an_object_body_is_answered(
 
     assert 400 <= resp.status_code < 500, resp.text
     assert resp.json()["faultstring"]
+
+
+@pytest.mark.parametrize("query, message", [
+    ("function_version=abc", "Invalid filter function_version=abc: "
+                             "expected an integer."),
+    ("function_version=%d" % BIG, "expected an integer"),
+    ("function_version=in:1,x", "Invalid filter function_version=1,x"),
+    ("function_version=has:1", "has: applies to text only."),
+])
+def test_integer_filters_that_are_not_integers_are_rejected(any_api, query,
+                                                            message):
+    assert_fault(any_api.get("/v1/executions?" + query), 400, message)
+
+
+def test_integer_filters_select_by_number(api, echo):
+    execution = api.execute(echo["id"])
+
+    for query in ("function_version=0", "function_version=in:0,1",
+                  "function_version=lt:1"):
+        listed = api.get("/v1/executions?function_id=%s&%s" % (
+            echo["id"], query)).json()["executions"]
+
+        assert execution["id"] in [e["id"] for e in listed], query
