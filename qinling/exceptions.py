@@ -90,6 +90,11 @@ class RequestEntityTooLarge(QinlingException):
     message = "Request entity too large"
 
 
+class UnsupportedMediaType(QinlingException):
+    http_code = 415
+    message = "Unsupported media type"
+
+
 class TooManyRequests(QinlingException):
     """Refused for now; ``retry_after`` seconds is a fair wait."""
 

@@ -68,7 +68,7 @@ def setup_app(conf, engine_client, storage=None, services=None):
     app_hooks = [
         hooks.ContextHook(conf.pecan.auth_enable),
         hooks.ServicesHook(conf, services, acl.build_enforcer(conf)),
-        errors.JsonErrorHook(), hooks.BodyHook(conf)]
+        errors.JsonErrorHook(), hooks.InputHook(conf)]
     if conf.pecan.auth_enable:
         app_hooks.insert(0, hooks.AuthHook())
     app = pecan.make_app(
@@ -83,4 +83,4 @@ def setup_app(conf, engine_client, storage=None, services=None):
             app, {"oslo_config_config": conf, "delay_auth_decision": True})
     app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
     app = cors.CORS(app, conf)
-    return request_id.RequestId(app)
+    return errors.FaultMiddleware(request_id.RequestId(app))

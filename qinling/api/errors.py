@@ -18,8 +18,15 @@
   (it reads ``code`` and ``faultstring``).
 * :func:`wrap_pecan` does the same for plain pecan endpoints (multipart
   uploads, downloads, text logs), rendering the body itself.
+* :func:`expose_pecan` exposes a plain pecan endpoint for the content
+  types it produces (so that ``Accept: application/json`` or ``text/plain``
+  is honoured, not a 406) and guards it with :func:`wrap_pecan`.
 * :class:`JsonErrorHook` turns the errors pecan raises on its own (unknown
-  path, wrong method) into the same JSON shape.
+  path, wrong method, 406) and any exception raised while routing or in a
+  hook into the same JSON shape.
+* :class:`FaultMiddleware`, around the whole application, answers a JSON
+  500 for an exception that escapes everything else, so that no request
+  ends with a dropped connection or an HTML page.
 """
 
 import functools
@@ -30,6 +37,7 @@ from oslo_log import log as logging
 import pecan
 from pecan import hooks
 import webob
+from webob import exc as webob_exc
 from wsmeext import pecan as wsme_pecan
 
 from qinling import exceptions
@@ -88,6 +96,21 @@ def fault_response(status, message, retry_after=None):
     return response
 
 
+def expose_pecan(*content_types):
+    """Expose a plain pecan endpoint that produces ``content_types``.
+
+    The first type is the one a request without ``Accept`` (or with
+    ``*/*``) gets; a request that accepts none of them gets a 406.
+    """
+    def decorate(func):
+        exposed = wrap_pecan(func)
+        # The expose applied last names the default type.
+        for content_type in reversed(content_types):
+            exposed = pecan.expose(content_type=content_type)(exposed)
+        return exposed
+    return decorate
+
+
 def wrap_pecan(func):
     """Render any error of a plain pecan endpoint as a JSON fault."""
     @functools.wraps(func)
@@ -109,9 +132,20 @@ def _keep_signature(wrapper, func):
 
 
 class JsonErrorHook(hooks.PecanHook):
-    """Give pecan's own error pages the JSON fault shape."""
+    """Give pecan's own error pages, and any exception raised outside a
+    controller method, the JSON fault shape."""
 
     priority = 1000
+
+    def on_error(self, state, exc):
+        if isinstance(exc, webob_exc.HTTPException):
+            response = fault_response(exc.status, exc.detail or exc.title)
+            if exc.allow:
+                response.allow = exc.allow
+            return response
+        exc = _translate(exc)
+        return fault_response(exc.http_code, exc.message,
+                              getattr(exc, "retry_after", None))
 
     def after(self, state):
         response = state.response
@@ -125,3 +159,20 @@ class JsonErrorHook(hooks.PecanHook):
         response.charset = "UTF-8"
         response.body = json.dumps(
             {"faultstring": detail or message}).encode()
+
+
+class FaultMiddleware:
+    """Answer a JSON 500 for an exception that escaped the application."""
+
+    def __init__(self, app):
+        self._app = app
+
+    def __call__(self, environ, start_response):
+        try:
+            return self._app(environ, start_response)
+        except Exception:
+            LOG.exception("Unexpected error while serving %s %s",
+                          environ.get("REQUEST_METHOD"),
+                          environ.get("PATH_INFO"))
+            return fault_response(500, "Internal server error.")(
+                environ, start_response)

@@ -38,6 +38,11 @@ opts = [
         help="Seconds between two runs of the job scheduler. A job runs "
              "at most this long after its time."),
     cfg.IntOpt(
+        "max_scale_up_count", default=10, min=1, max=1000,
+        help="Largest count one scale_up request may ask for: each added "
+             "worker is a process (or a pod) of its own, so a larger count "
+             "is refused with 400."),
+    cfg.IntOpt(
         "max_webhook_body", default=1024 * 1024, min=1024,
         max=64 * 1024 * 1024,
         help="Largest request body, in bytes, that a webhook invocation "

@@ -186,6 +186,12 @@ def _text(fields, name, max_length):
     return value
 
 
+def _check_count(count):
+    if count is None:
+        raise exceptions.InputException(
+            "Required param is missing. Required: {'count'}")
+
+
 class FunctionService:
 
     def __init__(self, conf, engine, storage, keystone=None):
@@ -416,10 +422,19 @@ class FunctionService:
         return function
 
     def scale_up(self, ctx, function_id, version, count):
+        """:raises InputException: ``count`` is above
+        ``[api]max_scale_up_count``."""
+        limit = self._conf.api.max_scale_up_count
+        _check_count(count)
+        if count > limit:
+            raise exceptions.InputException(
+                "Invalid count %d: one scale_up adds at most %d workers "
+                "([api]max_scale_up_count)." % (count, limit))
         self._check_version(ctx, function_id, version)
         self._engine.scaleup_function(ctx, function_id, version, count)
 
     def scale_down(self, ctx, function_id, version, count):
+        _check_count(count)
         self._check_version(ctx, function_id, version)
         self._engine.scaledown_function(ctx, function_id, version, count)
 

@@ -77,6 +77,10 @@ class RuntimeService:
     def delete(self, ctx, runtime_id):
         """Mark the runtime deleting; the engine removes pool and row.
 
+        Deleting a runtime that is already being deleted asks the engine
+        again (upstream answered 204 too), so a lost request is repaired;
+        once the row is gone it is a 404.
+
         :raises NotAllowedException: functions still use the runtime.
         """
         db_api.runtime_mark_deleting(ctx, runtime_id)

@@ -92,6 +92,16 @@ def bounded_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def fuzz_server(tmp_path_factory):
+    """An all-in-one ``qinling-server`` for generated requests: one warm
+    worker per runtime and at most two workers per scale_up, so that what
+    the generator creates stays small."""
+    return _deployment("all-in-one-fuzz", tmp_path_factory, {
+        "local": {"pool_size": "1"},
+        "api": {"max_scale_up_count": "2"}})
+
+
+@pytest.fixture(scope="session")
 def confirming_server(confirming_zaqar, tmp_path_factory):  # noqa: F811
     """An all-in-one ``qinling-server`` whose ``[webhooks]zaqar_url`` is
     ``confirming_zaqar``, so that its ``confirm_subscriptions`` webhooks

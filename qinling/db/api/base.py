@@ -211,6 +211,30 @@ OPERATORS = {
 }
 
 
+def _filter_value(column, op, value):
+    """A filter's text as its column's type: an integer column compared
+    with text is an error on PostgreSQL, so that is a 400 here."""
+    if not isinstance(column.type, sa.Integer):
+        return value
+    if op == "has":
+        raise exceptions.InputException(
+            "Invalid filter %s=has:%s: has: applies to text only."
+            % (column.name, value))
+    try:
+        typed = ([int(v) for v in value] if isinstance(value, list)
+                 else int(value))
+    except ValueError:
+        typed = None
+    limit = 2 ** 63 if isinstance(column.type, sa.BigInteger) else 2 ** 31
+    if typed is None or any(not -limit <= v < limit for v in (
+            typed if isinstance(typed, list) else [typed])):
+        raise exceptions.InputException(
+            "Invalid filter %s=%s: expected an integer." % (
+                column.name, ",".join(value) if isinstance(value, list)
+                else value))
+    return typed
+
+
 def _list(session, ctx, model, list_query=None, base=None):
     list_query = list_query or ListQuery()
     query = session.query(model) if base is None else base
@@ -220,7 +244,8 @@ def _list(session, ctx, model, list_query=None, base=None):
         query = query.filter(model.project_id == list_query.project_id)
     columns = model.__table__.columns
     for key, op, value in list_query.filters:
-        query = query.filter(OPERATORS[op](columns[key], value))
+        query = query.filter(OPERATORS[op](
+            columns[key], _filter_value(columns[key], op, value)))
     if list_query.sort_key not in columns:
         raise exceptions.InputException(
             "Invalid sort_key %s: expected one of %s." % (

@@ -70,12 +70,15 @@ def runtime_delete_by_engine(ctx, id):
 
 @_writer
 def runtime_mark_deleting(ctx, id):
-    """Mark a runtime of the caller's project as deleting.
+    """Mark a runtime of the caller's project as deleting; one already
+    deleting stays so (a repeated delete is not a conflict).
 
     :raises DBEntityNotFoundError: not the caller's runtime.
     :raises NotAllowedException: functions still use it.
     """
     runtime = _get(ctx.session, ctx, models.Runtime, id)
+    if runtime.status == states.DELETING:
+        return runtime
     in_use = ctx.session.query(models.Function.id).filter_by(
         runtime_id=id).first()
     if in_use is not None:

@@ -241,3 +241,16 @@ def test_a_writer_that_reads_first_waits_for_another_writer(ctx):
     assert errors == []
     assert db_api.function_get(ctx, function.id).description == "new"
     assert db_api.function_get(ctx, function.id).count == 1
+
+
+def test_a_runtime_being_deleted_can_be_marked_deleting_again(ctx):
+    runtime = db_api.runtime_create(ctx, {
+        "image": "python3", "status": states.AVAILABLE, "is_public": False})
+
+    db_api.runtime_mark_deleting(ctx, runtime.id)
+    again = db_api.runtime_mark_deleting(ctx, runtime.id)
+
+    assert again.status == states.DELETING
+    db_api.runtime_delete_by_engine(ctx, runtime.id)
+    with pytest.raises(exceptions.DBEntityNotFoundError):
+        db_api.runtime_mark_deleting(ctx, runtime.id)

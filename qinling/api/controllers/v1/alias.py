@@ -19,6 +19,7 @@ from qinling.api import acl
 from qinling.api import errors
 from qinling.api.controllers.v1 import listing
 from qinling.api.controllers.v1 import resources
+from qinling.api.controllers.v1 import types
 
 
 class AliasesController(rest.RestController):
@@ -31,8 +32,8 @@ class AliasesController(rest.RestController):
         return resources.FunctionAlias.from_row(
             req.services.aliases.create(req.context, alias.to_values()))
 
-    @errors.wsexpose(resources.FunctionAliases, wtypes.text, int,
-                     wtypes.text, wtypes.text, int, wtypes.text,
+    @errors.wsexpose(resources.FunctionAliases, wtypes.text, types.int32,
+                     wtypes.text, wtypes.text, types.int32, wtypes.text,
                      wtypes.text, wtypes.text, bool, wtypes.text)
     def get_all(self, function_id=None, function_version=None, name=None,
                 description=None, limit=None, marker=None, sort_key=None,

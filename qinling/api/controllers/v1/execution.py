@@ -20,18 +20,18 @@ from qinling.api import acl
 from qinling.api import errors
 from qinling.api.controllers.v1 import listing
 from qinling.api.controllers.v1 import resources
+from qinling.api.controllers.v1 import responses
 from qinling.api.controllers.v1 import types
 
 
 class ExecutionLogController(rest.RestController):
 
-    @pecan.expose()
-    @errors.wrap_pecan
+    @errors.expose_pecan(responses.TEXT)
     def get_all(self, execution_id):
         acl.enforce("execution:get_log")
         req = pecan.request
         logs = req.services.executions.get_log(req.context, execution_id)
-        return webob.Response(content_type="text/plain", charset="UTF-8",
+        return webob.Response(content_type=responses.TEXT, charset="UTF-8",
                               text=logs)
 
 
@@ -49,8 +49,9 @@ class ExecutionsController(rest.RestController):
                                            execution.to_params()))
 
     @errors.wsexpose(resources.Executions, wtypes.text, wtypes.text,
-                     wtypes.text, wtypes.text, wtypes.text, int, wtypes.text,
-                     wtypes.text, wtypes.text, bool, wtypes.text)
+                     wtypes.text, wtypes.text, wtypes.text, types.int32,
+                     wtypes.text, wtypes.text, wtypes.text, bool,
+                     wtypes.text)
     def get_all(self, function_id=None, function_alias=None,
                 function_version=None, status=None, description=None,
                 limit=None, marker=None, sort_key=None, sort_dir=None,

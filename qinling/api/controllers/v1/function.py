@@ -22,6 +22,7 @@ from wsme import types as wtypes
 from qinling import exceptions
 from qinling.api import acl
 from qinling.api import errors
+from qinling.api import hooks
 from qinling.api.controllers.v1 import function_version
 from qinling.api.controllers.v1 import listing
 from qinling.api.controllers.v1 import resources
@@ -30,6 +31,31 @@ from qinling.api.controllers.v1 import types
 
 # Room for the form fields around the package in a multipart body.
 FORM_OVERHEAD = 64 * 1024
+
+
+# The JSON types a field of a JSON create or update may have (a form
+# sends every field as a string); any other field is a string.
+JSON_FIELD_TYPES = {
+    "code": (str, dict),
+    "cpu": (str, int),
+    "memory_size": (str, int),
+    "timeout": (str, int),
+}
+JSON_TEXT_FIELDS = ("name", "description", "runtime_id", "entry")
+JSON_NAMES = {str: "a string", int: "an integer", dict: "an object",
+              bool: "a boolean", float: "a number", list: "an array"}
+
+
+def _check_json_fields(body):
+    for key in JSON_TEXT_FIELDS + tuple(JSON_FIELD_TYPES):
+        value = body.get(key)
+        allowed = JSON_FIELD_TYPES.get(key, (str,))
+        if value is not None and (isinstance(value, bool) or
+                                  not isinstance(value, allowed)):
+            raise exceptions.InputException(
+                "Invalid input for field %s: expected %s, got %s." % (
+                    key, " or ".join(JSON_NAMES[t] for t in allowed),
+                    JSON_NAMES.get(type(value), type(value).__name__)))
 
 
 def read_form(req):
@@ -45,7 +71,13 @@ def read_form(req):
             raise exceptions.InputException("Malformed JSON body: %s" % e)
         if not isinstance(body, dict):
             raise exceptions.InputException("The body must be a JSON object.")
+        _check_json_fields(body)
         return body, None
+    if req.body and req.content_type not in hooks.FORM_TYPES:
+        raise exceptions.UnsupportedMediaType(
+            "Unsupported Content-Type %r: send the function as "
+            "multipart/form-data (with its package) or application/json."
+            % req.content_type)
     fields, package = {}, None
     for key, value in req.POST.items():
         if hasattr(value, "file"):
@@ -64,7 +96,7 @@ def read_form(req):
 
 class FunctionWorkersController(rest.RestController):
 
-    @errors.wsexpose(resources.FunctionWorkers, types.uuid, int)
+    @errors.wsexpose(resources.FunctionWorkers, types.uuid, types.int32)
     def get_all(self, function_id, function_version=0):
         acl.enforce("function_worker:get_all")
         req = pecan.request
@@ -85,8 +117,7 @@ class FunctionsController(rest.RestController):
     versions = function_version.FunctionVersionsController()
     workers = FunctionWorkersController()
 
-    @pecan.expose()
-    @errors.wrap_pecan
+    @errors.expose_pecan(responses.JSON)
     def post(self, **kwargs):
         acl.enforce("function:create")
         req = pecan.request
@@ -95,8 +126,8 @@ class FunctionsController(rest.RestController):
         return responses.json(resources.function_to_dict(function), 201)
 
     @errors.wsexpose(resources.Functions, wtypes.text, wtypes.text,
-                     wtypes.text, int, wtypes.text, wtypes.text, wtypes.text,
-                     bool, wtypes.text)
+                     wtypes.text, types.int32, wtypes.text, wtypes.text,
+                     wtypes.text, bool, wtypes.text)
     def get_all(self, name=None, runtime_id=None, description=None,
                 limit=None, marker=None, sort_key=None, sort_dir=None,
                 all_projects=False, project_id=None):
@@ -112,8 +143,7 @@ class FunctionsController(rest.RestController):
             functions=[resources.Function.from_row(f) for f in rows],
             next=listing.next_link(rows, query))
 
-    @pecan.expose()
-    @errors.wrap_pecan
+    @errors.expose_pecan(responses.JSON, responses.ZIP)
     def get_one(self, id):
         acl.enforce("function:get")
         req = pecan.request
@@ -124,8 +154,7 @@ class FunctionsController(rest.RestController):
         function = req.services.functions.get(req.context, id)
         return responses.json(resources.function_to_dict(function))
 
-    @pecan.expose()
-    @errors.wrap_pecan
+    @errors.expose_pecan(responses.JSON)
     def put(self, id, **kwargs):
         acl.enforce("function:update")
         req = pecan.request

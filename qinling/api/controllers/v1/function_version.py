@@ -30,7 +30,7 @@ def _number(version):
         number = int(version)
     except (TypeError, ValueError):
         number = -1
-    if number < 0:
+    if not 0 <= number <= types.INT32_MAX:
         raise exceptions.InputException(
             "Invalid version %s: expected a version number." % version)
     return number
@@ -53,7 +53,7 @@ class FunctionVersionsController(rest.RestController):
             req.services.versions.create(req.context, function_id,
                                          body.to_values().get("description")))
 
-    @errors.wsexpose(resources.FunctionVersions, types.uuid, int,
+    @errors.wsexpose(resources.FunctionVersions, types.uuid, types.int32,
                      wtypes.text, wtypes.text, wtypes.text)
     def get_all(self, function_id, limit=None, marker=None, sort_key=None,
                 sort_dir=None):
@@ -67,8 +67,7 @@ class FunctionVersionsController(rest.RestController):
                                for v in rows],
             next=listing.next_link(rows, query))
 
-    @pecan.expose()
-    @errors.wrap_pecan
+    @errors.expose_pecan(responses.JSON, responses.ZIP)
     def get_one(self, function_id, version):
         acl.enforce("function_version:get")
         req = pecan.request
@@ -81,14 +80,14 @@ class FunctionVersionsController(rest.RestController):
         row = req.services.versions.get(req.context, function_id, number)
         return responses.json(resources.version_to_dict(row))
 
-    @errors.wsexpose(None, types.uuid, int, status_code=204)
+    @errors.wsexpose(None, types.uuid, types.int32, status_code=204)
     def delete(self, function_id, version):
         acl.enforce("function_version:delete")
         req = pecan.request
         req.services.versions.delete(req.context, function_id,
                                      _number(version))
 
-    @errors.wsexpose(None, types.uuid, int, body=resources.ScaleInfo,
+    @errors.wsexpose(None, types.uuid, types.int32, body=resources.ScaleInfo,
                      status_code=202)
     def scale_up(self, function_id, version, scale):
         acl.enforce("function_version:scale_up")
@@ -96,7 +95,7 @@ class FunctionVersionsController(rest.RestController):
         req.services.functions.scale_up(req.context, function_id,
                                         _number(version), scale.count)
 
-    @errors.wsexpose(None, types.uuid, int, body=resources.ScaleInfo,
+    @errors.wsexpose(None, types.uuid, types.int32, body=resources.ScaleInfo,
                      status_code=202)
     def scale_down(self, function_id, version, scale):
         acl.enforce("function_version:scale_down")
@@ -104,7 +103,7 @@ class FunctionVersionsController(rest.RestController):
         req.services.functions.scale_down(req.context, function_id,
                                           _number(version), scale.count)
 
-    @errors.wsexpose(None, types.uuid, int, status_code=202)
+    @errors.wsexpose(None, types.uuid, types.int32, status_code=202)
     def detach(self, function_id, version):
         acl.enforce("function_version:detach")
         req = pecan.request

@@ -32,8 +32,8 @@ class JobsController(rest.RestController):
             req.services.jobs.create(req.context, job.to_values()))
 
     @errors.wsexpose(resources.Jobs, wtypes.text, wtypes.text, wtypes.text,
-                     wtypes.text, int, wtypes.text, wtypes.text, wtypes.text,
-                     bool, wtypes.text)
+                     wtypes.text, types.int32, wtypes.text, wtypes.text,
+                     wtypes.text, bool, wtypes.text)
     def get_all(self, name=None, function_id=None, function_alias=None,
                 status=None, limit=None, marker=None, sort_key=None,
                 sort_dir=None, all_projects=False, project_id=None):

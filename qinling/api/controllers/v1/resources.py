@@ -17,6 +17,7 @@ import wsme
 from wsme import types as wtypes
 from wsme.rest import json as wsme_json
 
+from qinling.api.controllers.v1 import types
 from qinling.services import executions as execution_service
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -80,8 +81,8 @@ class Runtime(Resource):
     name = wtypes.text
     description = wtypes.text
     image = wtypes.text
-    is_public = wsme.wsattr(bool, default=True)
-    trusted = wsme.wsattr(bool, default=True)
+    is_public = wsme.wsattr(types.boolean, default=True)
+    trusted = wsme.wsattr(types.boolean, default=True)
     status = wsme.wsattr(wtypes.text, readonly=True)
     #: why the runtime is in ``error`` (not in upstream).
     status_reason = wsme.wsattr(wtypes.text, readonly=True)
@@ -94,8 +95,8 @@ class Runtimes(wtypes.Base):
 
 
 class PoolCapacity(wtypes.Base):
-    total = int
-    available = int
+    total = types.int32
+    available = types.int32
 
 
 class RuntimePool(wtypes.Base):
@@ -111,15 +112,15 @@ class Function(Resource):
     runtime_id = wtypes.text
     code = wtypes.text
     entry = wtypes.text
-    cpu = int
-    memory_size = int
-    timeout = int
-    count = wsme.wsattr(int, readonly=True)
-    latest_version = wsme.wsattr(int, readonly=True)
+    cpu = types.int32
+    memory_size = types.int64
+    timeout = types.int32
+    count = wsme.wsattr(types.int32, readonly=True)
+    latest_version = wsme.wsattr(types.int32, readonly=True)
     #: how failed asynchronous executions are retried and where their
     #: final failure goes (not in upstream).
-    retry_attempts = int
-    max_event_age = int
+    retry_attempts = types.int32
+    max_event_age = types.int32
     on_failure = wtypes.text
 
     _rendered = frozenset(("code",))
@@ -162,20 +163,20 @@ def function_to_dict(row):
 
 class Execution(Resource):
     function_id = wtypes.text
-    function_version = int
+    function_version = types.int32
     function_alias = wtypes.text
     description = wtypes.text
-    sync = bool
+    sync = types.boolean
     input = any_json
     status = wsme.wsattr(wtypes.text, readonly=True)
     #: a JSON string such as ``{"output": ..., "duration": ...}``.
     result = wsme.wsattr(wtypes.text, readonly=True)
     #: CPU seconds the execution used (not in upstream).
-    cpu_time = wsme.wsattr(float, readonly=True)
+    cpu_time = wsme.wsattr(types.number, readonly=True)
     #: peak memory of the execution in bytes (not in upstream).
-    memory_peak = wsme.wsattr(int, readonly=True)
+    memory_peak = wsme.wsattr(types.int64, readonly=True)
     #: how many times an engine started the execution (not in upstream).
-    attempts = wsme.wsattr(int, readonly=True)
+    attempts = wsme.wsattr(types.int32, readonly=True)
 
     _rendered = frozenset(("input", "result"))
 
@@ -203,13 +204,13 @@ class Executions(wtypes.Base):
 class FunctionVersion(Resource):
     description = wtypes.text
     function_id = wsme.wsattr(wtypes.text, readonly=True)
-    version_number = wsme.wsattr(int, readonly=True)
-    count = wsme.wsattr(int, readonly=True)
+    version_number = wsme.wsattr(types.int32, readonly=True)
+    count = wsme.wsattr(types.int32, readonly=True)
     #: the snapshot's entry and limits (upstream kept none).
     entry = wsme.wsattr(wtypes.text, readonly=True)
-    cpu = wsme.wsattr(int, readonly=True)
-    memory_size = wsme.wsattr(int, readonly=True)
-    timeout = wsme.wsattr(int, readonly=True)
+    cpu = wsme.wsattr(types.int32, readonly=True)
+    memory_size = wsme.wsattr(types.int64, readonly=True)
+    timeout = wsme.wsattr(types.int32, readonly=True)
 
 
 class FunctionVersions(wtypes.Base):
@@ -225,12 +226,14 @@ def version_to_dict(row):
 class ScaleInfo(wtypes.Base):
     """The body of scale_up and scale_down."""
 
-    count = wsme.wsattr(wtypes.IntegerType(minimum=1), mandatory=True)
+    count = wsme.wsattr(
+        types.BoundedInteger(minimum=1, maximum=types.INT32_MAX),
+        mandatory=True)
 
 
 class FunctionWorker(wtypes.Base):
     function_id = wtypes.text
-    function_version = int
+    function_version = types.int32
     worker_name = wtypes.text
 
 
@@ -242,7 +245,7 @@ class FunctionAlias(Resource):
     name = wtypes.text
     description = wtypes.text
     function_id = wtypes.text
-    function_version = int
+    function_version = types.int32
 
 
 class FunctionAliases(wtypes.Base):
@@ -254,13 +257,13 @@ class Job(Resource):
     name = wtypes.text
     function_id = wtypes.text
     function_alias = wtypes.text
-    function_version = int
+    function_version = types.int32
     #: the input of each run: text, or a JSON value kept as its text.
     function_input = any_json
     status = wtypes.text
     pattern = wtypes.text
     #: runs left; null means unlimited.
-    count = int
+    count = types.int32
     first_execution_time = wtypes.text
     next_execution_time = wtypes.text
 
@@ -282,10 +285,10 @@ class Jobs(wtypes.Base):
 class Webhook(Resource):
     function_id = wtypes.text
     function_alias = wtypes.text
-    function_version = int
+    function_version = types.int32
     description = wtypes.text
     #: confirm the Zaqar subscriptions that ask for it (default false).
-    confirm_subscriptions = bool
+    confirm_subscriptions = types.boolean
     #: "raw" (default) or "cloudevents": the input the function gets.
     event_format = wtypes.text
     #: where to POST to run the function; computed on every response.

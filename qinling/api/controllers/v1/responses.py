@@ -14,15 +14,19 @@
 import webob
 from webob import static
 
+JSON = "application/json"
+ZIP = "application/zip"
+TEXT = "text/plain"
+
 
 def json(body, status=200):
-    return webob.Response(status=status, content_type="application/json",
+    return webob.Response(status=status, content_type=JSON,
                           charset="UTF-8", json_body=body)
 
 
 def zip_file(package, filename):
     """Stream an open zip file as a download named ``filename``."""
     return webob.Response(
-        content_type="application/zip",
+        content_type=ZIP,
         content_disposition='attachment; filename="%s"' % filename,
         app_iter=static.FileIter(package))

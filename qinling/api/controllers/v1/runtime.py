@@ -40,7 +40,8 @@ class RuntimesController(rest.RestController):
             req.services.runtimes.create(req.context, values))
 
     @errors.wsexpose(resources.Runtimes, wtypes.text, wtypes.text,
-                     wtypes.text, int, wtypes.text, wtypes.text, wtypes.text)
+                     wtypes.text, types.int32, wtypes.text, wtypes.text,
+                     wtypes.text)
     def get_all(self, name=None, image=None, status=None, limit=None,
                 marker=None, sort_key=None, sort_dir=None):
         acl.enforce("runtime:get_all")

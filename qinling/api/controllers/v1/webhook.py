@@ -163,8 +163,8 @@ class WebhooksController(rest.RestController):
                                                     webhook.to_values()))
 
     @errors.wsexpose(resources.Webhooks, wtypes.text, wtypes.text,
-                     wtypes.text, int, wtypes.text, wtypes.text, wtypes.text,
-                     bool, wtypes.text)
+                     wtypes.text, types.int32, wtypes.text, wtypes.text,
+                     wtypes.text, bool, wtypes.text)
     def get_all(self, function_id=None, function_alias=None,
                 description=None, limit=None, marker=None, sort_key=None,
                 sort_dir=None, all_projects=False, project_id=None):
@@ -198,8 +198,7 @@ class WebhooksController(rest.RestController):
         req = pecan.request
         req.services.webhooks.delete(req.context, id)
 
-    @pecan.expose()
-    @errors.wrap_pecan
+    @errors.expose_pecan(responses.JSON)
     def invoke(self, id, **kwargs):
         """Run the webhook's function; no credentials needed."""
         req = pecan.request
