@@ -154,8 +154,11 @@ class Launcher:
         :raises OSError: the files cannot be written.
         """
         if function.package_path:
+            storage = self._conf.storage
             package.unzip(function.package_path, os.path.join(
-                proc.paths.packages, function.function_id))
+                proc.paths.packages, function.function_id),
+                storage.max_package_unpacked_size,
+                storage.max_package_members)
 
     def limit(self, proc, function):
         """Give a worker's execution slots the function's limits.
