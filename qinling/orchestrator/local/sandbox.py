@@ -85,6 +85,8 @@ class Limits:
     max_processes: int = 0
     #: limit memory with RLIMIT_AS (no memory cgroup).
     rlimit_memory: bool = False
+    #: bytes of the largest result; 0 for no limit.
+    max_result_size: int = 0
 
 
 def server_argv(interpreter, server, socket_fd, packages, cgroups_json,
@@ -104,7 +106,8 @@ def server_argv(interpreter, server, socket_fd, packages, cgroups_json,
             "--packages", packages,
             "--max-open-files", str(limits.max_open_files),
             "--max-file-size", str(limits.max_file_size),
-            "--max-processes", str(limits.max_processes)]
+            "--max-processes", str(limits.max_processes),
+            "--max-result-size", str(limits.max_result_size)]
     if cgroups_json:
         argv += ["--cgroups", cgroups_json]
     if limits.rlimit_memory:

@@ -36,15 +36,14 @@ def test_a_result_line_carries_the_reported_usage():
     line = json.dumps({"success": True, "output": 3,
                        "usage": {"cpu_time": 0.5, "memory_peak": 7}})
 
-    assert runtime_execution._parse_result(
-        line.encode() + b"\n", False, False) == (
+    assert runtime_execution._parse_result(line.encode() + b"\n") == (
         True, 3, {"cpu_time": 0.5, "memory_peak": 7})
 
 
 def test_a_result_line_without_usage_asks_for_reaping():
     line = json.dumps({"success": False, "output": "boom"})
 
-    assert runtime_execution._parse_result(line.encode(), False, False) == (
+    assert runtime_execution._parse_result(line.encode()) == (
         False, "boom", None)
 
 
