@@ -183,8 +183,7 @@ def start(name, worker_paths, launch, start_timeout, cgroups=None,
                 stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, close_fds=True,
                 pass_fds=launch.pass_fds, start_new_session=True,
-                preexec_fn=preexec, user=launch.user, group=launch.group,
-                extra_groups=[] if launch.user is not None else None)
+                preexec_fn=preexec)
     except (OSError, RuntimeError, subprocess.SubprocessError) as e:
         LOG.error("Cannot start worker %s (%s): %s", name, launch.argv, e)
         if cgroups is not None:

@@ -389,6 +389,10 @@ def parse_args(argv):
     parser.add_argument("--init", action="store_true",
                         help="Run as a sandbox's pid 1: ignore signals from "
                              "executions, reap orphans, refuse tracing.")
+    parser.add_argument("--lifeline-fd", metavar="READ:WRITE",
+                        help="An inherited pipe: close its write end and "
+                             "exit when the read end reaches its end (the "
+                             "process holding the other copy ended).")
     parser.add_argument("--no-spare-child", dest="spare_child",
                         action="store_false",
                         help="Fork each execution's child when it comes, "
@@ -438,9 +442,37 @@ def become_init(server):
     threading.Thread(target=reap, name="reaper", daemon=True).start()
 
 
+def watch_lifeline(server, spec):
+    """Stop at once, with every execution, when the lifeline ends.
+
+    :param spec: ``READ:WRITE``, the descriptors of the lifeline pipe.
+    """
+    fd, write_end = (int(part) for part in spec.split(":"))
+    try:
+        os.close(write_end)
+    except OSError:
+        pass  # whoever started the server closed it already
+
+    def watch():
+        while True:
+            try:
+                if not os.read(fd, 64):
+                    break
+            except InterruptedError:
+                continue
+            except OSError:
+                break
+        server.children.kill_all()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="lifeline", daemon=True).start()
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     server = make_server(args)
+    if args.lifeline_fd is not None:
+        watch_lifeline(server, args.lifeline_fd)
     if args.openstack_session and not runtime_child.preload_keystoneauth():
         print("keystoneauth1 is not installed: context['os_session'] will "
               "be None.", file=sys.stderr)
