@@ -534,7 +534,7 @@ def _stop_leftovers(slot, before_check):
     if slot is None or (slot.process_count() or 0) <= 1:
         return
     deadline = time.monotonic() + LEFTOVER_BUDGET
-    lifted = slot._lift_quota()
+    lifted = slot.lift_quota()
     try:
         while time.monotonic() < deadline:
             slot.kill_all()
@@ -544,7 +544,7 @@ def _stop_leftovers(slot, before_check):
                 return
             time.sleep(0.01)
     finally:
-        slot._restore_quota(lifted)
+        slot.restore_quota(lifted)
 
 
 def _outcome(pid, data, timed_out, stopping, slot, children):

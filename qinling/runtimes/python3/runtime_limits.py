@@ -141,7 +141,7 @@ class Slot:
         for pid in self.members():
             _kill(pid)
 
-    def _lift_quota(self):
+    def lift_quota(self):
         """Lift the CPU quota; returns the value to restore, or None."""
         if self.quota is None:
             return None
@@ -153,7 +153,7 @@ class Slot:
             return None
         return current.strip()
 
-    def _restore_quota(self, value):
+    def restore_quota(self, value):
         if value is not None:
             try:
                 os.pwrite(self.quota[0], value, 0)
@@ -183,11 +183,11 @@ class Slot:
                 if time.monotonic() >= deadline:
                     return False
                 if lifted is None:
-                    lifted = self._lift_quota() or b""
+                    lifted = self.lift_quota() or b""
                 self.kill_all()
                 time.sleep(0.01)
         finally:
-            self._restore_quota(lifted or None)
+            self.restore_quota(lifted or None)
 
 
 def _proc_entries():
