@@ -29,11 +29,14 @@ Protocol (upstream Qinling's, see DESIGN.md section 5), HTTP/1.1 keep-alive:
   ``cpu_time`` (seconds) and ``memory_peak`` (bytes) of the execution.
 
 The code of function F lives in ``<packages>/<F>/``; when that directory is
-missing it is downloaded from ``download_url``. Every execution runs in a
-child forked from this server (no interpreter start-up, no state shared
-between executions), in its own process group and cgroup slot, with
-stdout and stderr redirected at the file-descriptor level to a private log
-file (see runtime_child.py, runtime_execution.py and runtime_limits.py).
+missing it is downloaded from ``download_url`` (and unpacked within
+``--max-unpacked-size`` and ``--max-package-members``). Every execution
+runs in a child forked from this server (no interpreter start-up, no state
+shared between executions), in its own process group and cgroup slot and
+its own writable current directory, with stdout and stderr redirected at
+the file-descriptor level to a private log file; a result whose JSON text
+is longer than ``--max-result-size`` bytes fails the execution (see
+runtime_child.py, runtime_execution.py and runtime_limits.py).
 """
 
 import argparse
