@@ -431,6 +431,25 @@ def test_a_zip_bomb_is_refused_and_leaves_nothing_behind(api, python3,
             _stored_packages(server)) == before
 
 
+def test_a_zip_bomb_is_refused_on_update_and_the_function_keeps_its_code(
+        api, python3, server):
+    function = _function(api, python3, "hello_world")
+    before = _stored_packages(server)
+
+    resp = api.http.put(
+        api.url + "/v1/functions/%s" % function["id"],
+        files={"package": ("package.zip", _zip_bomb(200))})
+
+    assert resp.status_code == 400, resp.text
+    assert "([storage]max_package_unpacked_size)" in resp.json()[
+        "faultstring"]
+    assert _stored_packages(server) == before
+    assert api.get("/v1/functions/%s" % function["id"]).json()[
+        "code"] == function["code"]
+    execution = api.execute(function["id"], input='{"name": "kept"}')
+    assert json.loads(execution["result"])["output"] == "Hello, kept"
+
+
 def test_open_files_and_file_size_are_limited(api, python3):
     probe = _function(api, python3, "limits", memory_size=64 * MIB)
 
