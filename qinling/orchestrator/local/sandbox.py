@@ -35,8 +35,8 @@ would be root): bubblewrap, as root, builds the namespaces and mounts
 (so the paths it binds need no other permission), and ``setpriv`` then
 runs the runtime server as ``[local]worker_user`` (``nobody`` by default)
 with no capabilities and no way to gain any (``no_new_privs``); there is
-no user namespace then, so creating one is up to the host's policy for
-unprivileged users.
+no user namespace then, and a seccomp filter (:mod:`.seccomp`) refuses
+new ones in its place.
 
 The pure builders (:func:`bwrap_argv`, :func:`server_argv`) are what the
 unit tests check; :class:`Sandbox` adds the host's facts.
@@ -48,6 +48,8 @@ import shutil
 import subprocess
 
 from oslo_log import log as logging
+
+from qinling.orchestrator.local import seccomp
 
 LOG = logging.getLogger(__name__)
 
@@ -172,7 +174,7 @@ def setpriv_argv(setpriv, uid, gid, command):
 
 def bwrap_argv(bwrap, command, network, tmp_size, packages=None,
                extra_ro=(), data_files=(), host=None, as_init=False,
-               run_as=None, status_fd=None):
+               run_as=None, status_fd=None, seccomp_fd=None):
     """The bubblewrap command line around ``command``.
 
     :param bwrap: the bwrap executable.
@@ -194,6 +196,8 @@ def bwrap_argv(bwrap, command, network, tmp_size, packages=None,
         SANDBOX_UID in a user namespace.
     :param status_fd: where bubblewrap writes its JSON status; it keeps
         the descriptor open until it exits.
+    :param seccomp_fd: a seccomp program for ``command`` (see
+        :mod:`.seccomp`).
     """
     exists, islink, readlink = host or (os.path.exists, os.path.islink,
                                         os.readlink)
@@ -216,6 +220,8 @@ def bwrap_argv(bwrap, command, network, tmp_size, packages=None,
     argv += ["--hostname", HOSTNAME]
     if status_fd is not None:
         argv += ["--json-status-fd", str(status_fd)]
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
     if run_as:
         argv += ["--perms", "0755", "--dir", "/etc"]
     argv += _system_mounts(exists, islink, readlink)
@@ -297,8 +303,12 @@ def interpreter_prefixes(path, bound=SYSTEM_PATHS):
 
 
 def _memfd(name, text):
+    return _memfd_bytes(name, text.encode())
+
+
+def _memfd_bytes(name, data):
     fd = os.memfd_create(name, os.MFD_CLOEXEC)
-    os.write(fd, text.encode())
+    os.write(fd, data)
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
 
@@ -347,6 +357,18 @@ class Sandbox:
                 self.reason = self._probe(local.work_dir)
         self.enabled = self.mode != "off" and self.reason is None
 
+    def _seccomp_fd(self):
+        """A descriptor of the seccomp filter of a root service's sandboxes
+        (no user namespace of their own), or None."""
+        if self.user is None:
+            return None
+        program = seccomp.no_user_namespaces()
+        if program is None:
+            LOG.warning("No seccomp filter for this machine: sandboxed "
+                        "functions may create user namespaces.")
+            return None
+        return _memfd_bytes("seccomp", program)
+
     @property
     def run_as(self):
         """The ``run_as`` of :func:`bwrap_argv`, None for our own user."""
@@ -358,14 +380,20 @@ class Sandbox:
         """Run an empty sandbox; returns why it failed, or None."""
         true = os.path.realpath(shutil.which("true") or "/bin/true")
         os.makedirs(work_dir, mode=0o711, exist_ok=True)
+        filter_fd = self._seccomp_fd()
         argv = bwrap_argv(self.bwrap, [true], self.network, self.tmp_size,
-                          packages=work_dir, run_as=self.run_as)
+                          packages=work_dir, run_as=self.run_as,
+                          seccomp_fd=filter_fd)
         try:
             done = subprocess.run(
                 argv, env=dict(BASE_ENV), capture_output=True,
-                timeout=PROBE_TIMEOUT)
+                timeout=PROBE_TIMEOUT,
+                pass_fds=() if filter_fd is None else (filter_fd,))
         except (OSError, subprocess.SubprocessError) as e:
             return f"{self.bwrap} cannot run: {e}"
+        finally:
+            if filter_fd is not None:
+                os.close(filter_fd)
         if done.returncode:
             detail = done.stderr.decode(errors="replace").strip()
             return (f"{self.bwrap} failed ({detail or done.returncode})")
@@ -423,6 +451,7 @@ class Sandbox:
             for fd in fds:
                 os.close(fd)
             raise
+        filter_fd = self._seccomp_fd()
         data = [(fds[0], "/etc/passwd"), (fds[1], "/etc/group")] + [
             (fd, os.path.join(RUNTIME_DIR, os.path.basename(path)))
             for fd, path in zip(fds[2:], server_files, strict=True)]
@@ -437,6 +466,8 @@ class Sandbox:
             lifeline = os.pipe()
             fds += lifeline
             extra = tuple(extra) + ("--lifeline-fd", "%d:%d" % lifeline)
+        if filter_fd is not None:
+            fds.append(filter_fd)
         command = server_argv(
             interpreter, data[2][1], socket_fd, PACKAGES_DIR, cgroups_json,
             limits, init=as_init, extra=extra)
@@ -445,7 +476,8 @@ class Sandbox:
                           extra_ro=prefixes,
                           data_files=data, as_init=as_init,
                           run_as=self.run_as,
-                          status_fd=lifeline[1] if lifeline else None)
+                          status_fd=lifeline[1] if lifeline else None,
+                          seccomp_fd=filter_fd)
         env = dict(BASE_ENV, HOME="/tmp", TMPDIR="/tmp")
         return Launch(argv, env, inherited + tuple(fds)), fds
 

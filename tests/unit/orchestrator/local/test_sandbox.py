@@ -11,6 +11,7 @@
 # under the License.
 """The command a worker is started with, and when it may run at all."""
 
+import errno
 import json
 import os
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 
 from qinling.orchestrator.local import process
 from qinling.orchestrator.local import sandbox
+from qinling.orchestrator.local import seccomp
 
 # A host with a merged /usr: /bin, /lib... are links into /usr.
 LINKS = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib",
@@ -298,3 +300,47 @@ def test_a_root_service_refuses_root_as_the_worker_user():
         sandbox._worker_ids("root")
     assert str(raised.value) == ("[local]worker_user root is root: "
                                  "sandboxed workers never run as root.")
+
+
+def test_the_seccomp_filter_is_known_only_for_known_machines():
+    assert len(seccomp.no_user_namespaces("x86_64")) % 8 == 0
+    assert len(seccomp.no_user_namespaces("aarch64")) % 8 == 0
+    assert seccomp.no_user_namespaces("sparc64") is None
+
+
+@needs_bwrap
+def test_a_sandboxed_function_cannot_create_a_user_namespace(conf,
+                                                             tmp_path):
+    box = sandbox.Sandbox(conf)
+    assert box.enabled, box.reason
+    paths = process.paths(os.path.join(conf.local.work_dir, "w2"))
+    process.make_dirs(paths, shared=box.user is not None)
+    script = tmp_path / "server.py"
+    script.write_text(
+        "import ctypes, os, threading\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "done = libc.unshare(0x10000000)\n"
+        "thread = threading.Thread(target=lambda: None)\n"
+        "thread.start(); thread.join()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    os._exit(7)\n"
+        "print(done, ctypes.get_errno() if done else 0,"
+        " os.waitpid(pid, 0)[1] >> 8)\n")
+    limits = sandbox.Limits(max_open_files=1024, max_file_size=2048)
+    launch, fds = box.launch("/usr/bin/python3", (str(script),), paths,
+                             -1, "", [], limits)
+    try:
+        end = len(launch.argv) - launch.argv[::-1].index("--") + 2
+        done = subprocess.run(launch.argv[:end], env=launch.env,
+                              pass_fds=fds, capture_output=True, text=True,
+                              timeout=30)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    assert done.returncode == 0, done.stderr
+    # Refused (by --disable-userns, or by the seccomp filter of a root
+    # service); threads and fork still work.
+    result, error, child_status = done.stdout.split()
+    assert result == "-1" and child_status == "7"
+    assert int(error) in (errno.EPERM, errno.ENOSPC)
