@@ -61,10 +61,12 @@ opts = [
     cfg.StrOpt(
         "worker_user", default="",
         help="When the service runs as root, the host user sandboxed "
-             "workers run as (for example nobody). That user must be able "
-             "to reach [local]work_dir and the runtimes' interpreters. "
-             "Empty: the service's own user, mapped to an unprivileged "
-             "user inside the sandbox."),
+             "workers run as; empty for nobody. It must not be root: "
+             "bubblewrap sets the sandbox up as root and setpriv "
+             "(util-linux) then starts the runtime server as this user, "
+             "with no capabilities. A service that is not root runs "
+             "workers as its own user, mapped to an unprivileged user "
+             "inside the sandbox, and ignores this option."),
     cfg.IntOpt(
         "tmp_size", default=256 * 1024 * 1024, min=1024 * 1024,
         help="Bytes of the private /tmp of a sandboxed worker (memory "

@@ -34,6 +34,13 @@ opts = [
                help="Shortest timeout a function may ask for, in seconds."),
     cfg.IntOpt("max_timeout", default=300, min=1,
                help="Longest timeout a function may ask for, in seconds."),
+    cfg.IntOpt("max_result_size", default=5 * 1024 * 1024, min=1024,
+               max=64 * 1024 * 1024,
+               help="Bytes of the largest result (the JSON text of what the "
+                    "function returns) an execution may have. A larger one "
+                    "fails the execution with a message naming the limit; "
+                    "it is checked in the worker, so it never reaches the "
+                    "engine or the database."),
 ]
 
 

@@ -26,6 +26,18 @@ opts = [
     cfg.IntOpt(
         "max_package_size", default=50 * 1024 * 1024, min=1,
         help="Largest function package accepted, in bytes."),
+    cfg.IntOpt(
+        "max_package_unpacked_size", default=100 * 1024 * 1024,
+        min=1024 * 1024,
+        help="Bytes a function package may unpack to. Checked from the "
+             "sizes the zip declares when the package is uploaded (a "
+             "larger one is refused with 400), and again by counting the "
+             "bytes written whenever a package is unpacked, since declared "
+             "sizes may lie."),
+    cfg.IntOpt(
+        "max_package_members", default=10000, min=1,
+        help="Files and directories a function package may hold; a package "
+             "with more is refused with 400."),
     cfg.StrOpt(
         "swift_container", default="qinling-packages",
         help="Container, in the service user's own Swift account, where "

@@ -31,6 +31,22 @@ LOG = logging.getLogger(__name__)
 #: Seconds added to an execution's timeout before the client gives up: the
 #: worker needs time to fork, kill a timed-out child and answer.
 EXECUTE_TIMEOUT_MARGIN = 10.0
+#: Bytes of an answer beside its result: the logs (1 MiB, at most six
+#: bytes of JSON each) and the other fields.
+ANSWER_OVERHEAD = 6 * 1024 * 1024 + 64 * 1024
+RESULT_TOO_LARGE_MESSAGE = ("The function's result exceeded the limit of "
+                            "{limit} bytes.")
+
+
+def answer_limit(max_result_size):
+    """Bytes of an /execute answer holding a result of at most
+    ``max_result_size`` bytes (a worker that does not check its results
+    itself, such as an upstream runtime image, is cut off there)."""
+    return max_result_size + ANSWER_OVERHEAD
+
+
+class AnswerTooLarge(Exception):
+    """The worker's answer is longer than the client reads."""
 
 _DISCONNECTED = (http.client.RemoteDisconnected, BrokenPipeError,
                  ConnectionResetError)
@@ -61,12 +77,15 @@ class WorkerClient:
         ``http://host:port`` for a worker listening on TCP.
     :param name: how messages name the worker; the address by default.
     :param max_idle: keep-alive connections kept open between requests.
+    :param max_answer_size: bytes of an answer read at most (see
+        :func:`answer_limit`); None for no limit.
     """
 
-    def __init__(self, address, name=None, max_idle=8):
+    def __init__(self, address, name=None, max_idle=8, max_answer_size=None):
         self.address = address
         self.name = name or address
         self._max_idle = max_idle
+        self.max_answer_size = max_answer_size
         self._idle = []
         self._lock = threading.Lock()
         if address.startswith("http://"):
@@ -95,7 +114,9 @@ class WorkerClient:
         :param timeout: the execution's timeout in seconds; the client
             waits that long plus :data:`EXECUTE_TIMEOUT_MARGIN`.
         :returns: the decoded JSON answer (``output``, ``duration``,
-            ``logs``, ``success``), whatever the HTTP status.
+            ``logs``, ``success``), whatever the HTTP status; a failure
+            naming the result limit for an answer longer than the client
+            reads.
         :raises OrchestratorException: the worker is not reachable, did not
             answer in time or answered something that is not JSON.
         """
@@ -107,6 +128,10 @@ class WorkerClient:
             raise exceptions.OrchestratorException(
                 f"Worker {self.name} did not answer within "
                 f"{wait:.0f} seconds.")
+        except AnswerTooLarge:
+            limit = self.max_answer_size - ANSWER_OVERHEAD
+            return {"success": False, "logs": "", "output":
+                    RESULT_TOO_LARGE_MESSAGE.format(limit=max(limit, 0))}
         except (OSError, http.client.HTTPException) as e:
             LOG.warning("Worker %s is not reachable: %r", self.address, e)
             raise exceptions.OrchestratorException(
@@ -158,7 +183,11 @@ class WorkerClient:
         headers = {"Content-Type": "application/json"} if body else {}
         conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
-        data = resp.read()
+        limit = self.max_answer_size
+        data = resp.read() if limit is None else resp.read(limit + 1)
+        if limit is not None and len(data) > limit:
+            conn.close()
+            raise AnswerTooLarge()
         if resp.will_close:
             conn.close()
         else:

@@ -38,8 +38,10 @@ class PackageStorage(abc.ABC):
         :param data: a readable binary file holding the zip.
         :param md5sum: the md5 the caller expects, if any.
         :returns: the package's md5.
-        :raises InputException: md5 mismatch, not a zip, or a member whose
-            path escapes the package directory.
+        :raises InputException: md5 mismatch, not a zip, a member whose
+            path escapes the package directory, or a package that
+            unpacks past ``[storage]max_package_unpacked_size`` or holds
+            more than ``[storage]max_package_members`` members.
         :raises RequestEntityTooLarge: over ``[storage]max_package_size``.
         """
 

@@ -34,6 +34,7 @@ class FileSystemStorage(base.PackageStorage):
     def __init__(self, conf):
         self.root = conf.storage.file_system_dir
         self.max_size = conf.storage.max_package_size
+        self.unpack_limits = package.UnpackLimits.from_conf(conf)
 
     def _dir(self, project_id):
         return os.path.join(self.root, project_id)
@@ -46,7 +47,8 @@ class FileSystemStorage(base.PackageStorage):
     def store(self, project_id, function_id, data, md5sum=None):
         directory = self._dir(project_id)
         tmp_path, actual = package.spool(package.file_chunks(data),
-                                         directory, self.max_size, md5sum)
+                                         directory, self.max_size, md5sum,
+                                         self.unpack_limits)
         try:
             os.replace(tmp_path, os.path.join(
                 directory, self._name(function_id, actual, 0)))

@@ -84,6 +84,7 @@ class SwiftStorage(base.PackageStorage):
         self._keystone = keystone.Keystone(conf)
         self.container = conf.storage.swift_container
         self.max_size = conf.storage.max_package_size
+        self.unpack_limits = package.UnpackLimits.from_conf(conf)
         self.cache_dir = os.path.join(conf.storage.package_cache_dir,
                                       "packages")
         self._lock = threading.Lock()
@@ -123,7 +124,8 @@ class SwiftStorage(base.PackageStorage):
     def store(self, project_id, function_id, data, md5sum=None):
         tmp_path, actual = package.spool(
             package.file_chunks(data),
-            os.path.join(self.cache_dir, project_id), self.max_size, md5sum)
+            os.path.join(self.cache_dir, project_id), self.max_size, md5sum,
+            self.unpack_limits)
         name = self._name(project_id, function_id, actual, 0)
         try:
             conn = self._connection()

@@ -273,3 +273,42 @@ def test_job_created_by_a_member_runs_as_that_member(callers, owned,
     output = json.loads(execution["result"])["output"]
     assert output["project"] == keystone.projects["project-a"]
     assert output["user"] == keystone.users["user-a"].user_id
+
+
+# Sleeps 4 of its default 5 seconds, at the default CPU, then uses its
+# os_session: keystoneauth1 is imported once per worker, not in the slot.
+SLEEPS_THEN_CALLS_KEYSTONE = """
+import time
+
+
+def main(context, **kwargs):
+    time.sleep(4)
+    sess = context["os_session"]
+    project_id = sess.get_project_id()
+    resp = sess.get("/projects/%s" % project_id,
+                    endpoint_filter={"service_type": "identity",
+                                     "interface": "public"})
+    return resp.json()["project"]["id"]
+"""
+
+
+def test_a_function_with_an_os_session_keeps_its_whole_timeout(
+        callers, owned, keystone):
+    owner = callers["owner"]
+    package = api_client.make_zip({"main.py": SLEEPS_THEN_CALLS_KEYSTONE})
+    resp = owner.request(
+        "POST", "/v1/functions",
+        data={"runtime_id": owned["runtime"]["id"], "entry": "main.main",
+              "code": json.dumps({"source": "package"})},
+        files={"package": ("p.zip", package)})
+    assert resp.status_code == 201, resp.text
+    function = resp.json()
+    assert (function["timeout"], function["cpu"]) == (5, 100)
+
+    for _ in range(2):  # a fresh worker, then a warm one
+        execution = owner.request("POST", "/v1/executions", json={
+            "function_id": function["id"]}).json()
+
+        assert execution["status"] == "success", execution
+        assert json.loads(execution["result"])["output"] == (
+            keystone.projects["project-a"])

@@ -16,10 +16,12 @@ after it: a normal execution on the same runtime succeeds.
 """
 
 from concurrent import futures
+import io
 import json
 import os
 import signal
 import time
+import zipfile
 
 import pytest
 
@@ -174,7 +176,8 @@ def test_a_function_cannot_read_the_services_files_or_other_packages(
     _healthy(api, python3)
 
 
-def test_a_function_can_write_only_to_tmp(api, python3):
+def test_a_function_can_write_only_to_tmp_and_its_own_directory(api,
+                                                                python3):
     writer = _function(api, python3, "hostile_write")
 
     execution = _run(api, writer)
@@ -182,8 +185,62 @@ def test_a_function_can_write_only_to_tmp(api, python3):
     assert execution["status"] == "success", execution
     written = {path for path, outcome in execution["output"].items()
                if outcome == "written"}
-    assert written == {"/tmp/fine"}, execution["output"]
+    own = written - {"/tmp/fine"}
+    assert "/tmp/fine" in written and len(own) == 1, execution["output"]
+    assert own.pop().startswith("/tmp/qinling-exec-")
     _healthy(api, python3)
+
+
+def test_upstreams_file_limit_function_hits_the_open_files_limit(api,
+                                                                 python3):
+    limiter = _function(api, python3, "file_limit")
+
+    execution = _run(api, limiter, number=2000)
+
+    assert execution["status"] == "failed"
+    assert "Too many open files" in execution["output"], execution
+    _healthy(api, python3)
+
+
+def _descendants(pids):
+    children = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = set(), list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo += children.get(pid, [])
+    return found - set(pids)
+
+
+def _host_uid(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return [int(line.split()[1]) for line in f
+                if line.startswith("Uid:")][0]
+
+
+def test_a_function_runs_as_an_unprivileged_user_inside_and_on_the_host(
+        api, python3, server):
+    snoop = _function(api, python3, "snoop")
+
+    execution = _run(api, snoop)
+    worker = _workers(api, snoop["id"])[0]["worker_name"]
+
+    inside = execution["output"]["uid"]
+    on_host = {_host_uid(pid) for pid in _descendants(
+        _worker_processes(server, worker))}
+    assert inside != 0 and 0 not in on_host, (inside, on_host)
+    if os.geteuid() == 0:
+        # Never root mapped into the sandbox: the runtime server and its
+        # children are nobody on the host, and inside.
+        assert inside == 65534 and on_host == {65534}
 
 
 def test_a_function_sees_no_host_environment_processes_network_or_caps(
@@ -276,6 +333,121 @@ def test_a_fork_bomb_is_contained(api, python3):
     else:
         assert execution["output"] in (RESOURCE_MESSAGE, TIMEOUT_MESSAGE)
     _healthy(api, python3)
+
+
+@pytest.mark.skipif(not _pids_cgroup_available(),
+                    reason="no pids cgroup to contain a fork bomb")
+def test_a_fork_bombs_children_are_gone_when_its_execution_ends(
+        api, python3, server):
+    bomb = _function(api, python3, "fork_bomb", timeout=10,
+                     memory_size=128 * MIB)
+
+    execution = _run(api, bomb)
+    worker = _workers(api, bomb["id"])[0]["worker_name"]
+    left = _descendants(_worker_processes(server, worker))
+
+    # Its children share its memory limit, which may stop it first.
+    if execution["status"] == "success":
+        assert execution["output"].startswith("fork failed after")
+        assert int(execution["output"].split()[3]) < 128
+    else:
+        assert execution["output"] == RESOURCE_MESSAGE
+    # The runtime server, its spare child and the execution's own child
+    # (killed, maybe not reaped yet): none of the function's children.
+    assert len(left) <= 3, left
+    _healthy(api, python3)
+
+
+@pytest.mark.parametrize("both", [False, True])
+def test_a_function_closing_stdout_fails_with_the_real_error(api, python3,
+                                                             both):
+    closer = _function(api, python3, "close_stdout")
+
+    execution = _run(api, closer, both=both)
+
+    assert execution["status"] == "failed"
+    assert execution["output"] == "[Errno 9] Bad file descriptor"
+    _healthy(api, python3)
+
+
+def test_a_result_over_the_limit_fails_and_is_not_stored(api, python3):
+    big = _function(api, python3, "big_result", memory_size=128 * MIB)
+
+    execution = _run(api, big, mb=20)
+    small = _run(api, big, mb=1)
+
+    assert execution["status"] == "failed"
+    assert execution["output"] == (
+        "The function's result exceeded the limit of 5242880 bytes.")
+    assert len(execution["result"]) < 1024
+    assert small["status"] == "success"
+    assert len(small["output"]) == MIB
+
+
+def test_a_functions_own_code_may_use_integers_of_any_length(api, python3):
+    numbers = _function(api, python3, "big_integers")
+
+    execution = _run(api, numbers, digits=10000)
+
+    assert execution["status"] == "success", execution
+    assert execution["output"] == 10001  # 77...7 * 3 = 233...31
+
+
+def _zip_bomb(mib):
+    """A small zip that unpacks to ``mib`` MiB of zeros."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("main.py", "def main():\n    return 1\n")
+        with archive.open("zeros.bin", "w") as member:
+            chunk = b"\0" * MIB
+            for _ in range(mib):
+                member.write(chunk)
+    return buf.getvalue()
+
+
+def _stored_packages(server):
+    root = os.path.join(server.state_path, "packages")
+    return sorted(os.path.join(d, n) for d, _, names in os.walk(root)
+                  for n in names)
+
+
+def test_a_zip_bomb_is_refused_and_leaves_nothing_behind(api, python3,
+                                                         server):
+    bomb = _zip_bomb(200)
+    before = (api.get("/v1/functions").json()["functions"],
+              _stored_packages(server))
+
+    resp = api.post("/v1/functions", data={
+        "runtime_id": python3["id"], "entry": "main.main",
+        "code": json.dumps({"source": "package"})},
+        files={"package": ("package.zip", bomb)})
+
+    assert len(bomb) < 1024 * 1024
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["faultstring"] == (
+        "Package unpacks to 209715225 bytes, more than the limit of "
+        "104857600 bytes ([storage]max_package_unpacked_size).")
+    assert (api.get("/v1/functions").json()["functions"],
+            _stored_packages(server)) == before
+
+
+def test_a_zip_bomb_is_refused_on_update_and_the_function_keeps_its_code(
+        api, python3, server):
+    function = _function(api, python3, "hello_world")
+    before = _stored_packages(server)
+
+    resp = api.http.put(
+        api.url + "/v1/functions/%s" % function["id"],
+        files={"package": ("package.zip", _zip_bomb(200))})
+
+    assert resp.status_code == 400, resp.text
+    assert "([storage]max_package_unpacked_size)" in resp.json()[
+        "faultstring"]
+    assert _stored_packages(server) == before
+    assert api.get("/v1/functions/%s" % function["id"]).json()[
+        "code"] == function["code"]
+    execution = api.execute(function["id"], input='{"name": "kept"}')
+    assert json.loads(execution["result"])["output"] == "Hello, kept"
 
 
 def test_open_files_and_file_size_are_limited(api, python3):

@@ -176,3 +176,27 @@ def limit_writes(hierarchy, limits):
         elif controller == "pids":
             writes.append(("pids.max", str(limits.processes)))
     return writes
+
+
+def slot_files(hierarchy):
+    """The files of a slot the runtime server is given descriptors of, to
+    end an execution cleanly, beside ``cgroup.procs`` and ``pids.current``:
+
+    * ``kill``: ``cgroup.kill`` (v2; writing ``1`` kills every process);
+    * ``cpu_quota``: (the quota file, the value that lifts the quota):
+      killed processes need CPU to exit;
+    * ``oom``: where out-of-memory kills are counted (``oom_kill N``).
+
+    :returns: {key: file name, or (file name, value) for ``cpu_quota``};
+        a file the host lacks is skipped by the caller.
+    """
+    files = {}
+    v2 = hierarchy.version == 2
+    if v2:
+        files["kill"] = "cgroup.kill"
+    if "cpu" in hierarchy.controllers:
+        files["cpu_quota"] = (("cpu.max", "max") if v2
+                              else ("cpu.cfs_quota_us", "-1"))
+    if "memory" in hierarchy.controllers:
+        files["oom"] = "memory.events" if v2 else "memory.oom_control"
+    return files

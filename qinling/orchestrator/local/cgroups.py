@@ -316,25 +316,41 @@ class WorkerCgroups:
         fds, slots = [], []
         try:
             for slot in self.slot_names:
-                procs, current = [], None
+                item = {"name": slot, "procs": [], "pids_current": None,
+                        "path": f"{self._manager.root_name}/{self.name}/"
+                                f"{slot}"}
                 for hierarchy in self._manager.hierarchies:
-                    slot_dir = os.path.join(self._dirs(hierarchy), slot)
-                    procs.append(os.open(os.path.join(
-                        slot_dir, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC))
-                    fds.append(procs[-1])
-                    if "pids" in hierarchy.controllers:
-                        current = os.open(os.path.join(
-                            slot_dir, "pids.current"),
-                            os.O_RDONLY | os.O_CLOEXEC)
-                        fds.append(current)
-                slots.append({
-                    "name": slot, "procs": procs, "pids_current": current,
-                    "path": f"{self._manager.root_name}/{self.name}/{slot}"})
+                    self._open_slot(hierarchy, slot, item, fds)
+                slots.append(item)
         except OSError:
             for fd in fds:
                 os.close(fd)
             raise
         return json.dumps({"slots": slots}), fds
+
+    def _open_slot(self, hierarchy, slot, item, fds):
+        """Open one hierarchy's files of a slot into ``item`` (see
+        ``runtime_limits.parse_slots``), appending them to ``fds``."""
+        slot_dir = os.path.join(self._dirs(hierarchy), slot)
+
+        def opened(name, flags):
+            fds.append(os.open(os.path.join(slot_dir, name),
+                               flags | os.O_CLOEXEC))
+            return fds[-1]
+
+        item["procs"].append(opened("cgroup.procs", os.O_WRONLY))
+        if "pids" in hierarchy.controllers:
+            item["pids_current"] = opened("pids.current", os.O_RDONLY)
+        for key, spec in plan.slot_files(hierarchy).items():
+            name, lift = spec if isinstance(spec, tuple) else (spec, None)
+            if not os.path.exists(os.path.join(slot_dir, name)):
+                continue
+            if key == "cpu_quota":
+                item[key] = {"fd": opened(name, os.O_RDWR),
+                             "unlimited": lift}
+            else:
+                item[key] = opened(name, os.O_WRONLY if key == "kill"
+                                   else os.O_RDONLY)
 
     def destroy(self):
         """Kill what is left in the worker's cgroups and remove them."""

@@ -22,6 +22,7 @@ import os
 from oslo_log import log as logging
 
 from qinling import exceptions
+from qinling.orchestrator import worker_client
 from qinling.orchestrator.local import cgroup_plan
 from qinling.orchestrator.local import cgroups
 from qinling.orchestrator.local import images
@@ -80,7 +81,13 @@ class Launcher:
             max_processes=(local.max_processes
                            if "pids" not in controllers
                            and self.sandbox.enabled else 0),
-            rlimit_memory="memory" not in controllers)
+            rlimit_memory="memory" not in controllers,
+            max_result_size=limits.max_result_size)
+        #: bytes of a worker's answer the engine reads at most.
+        self._max_answer_size = worker_client.answer_limit(
+            limits.max_result_size)
+        #: the python3 server imports keystoneauth1 at start.
+        self._openstack_session = conf.pecan.auth_enable
         log = LOG.info if self.sandbox.enabled else LOG.warning
         log(self.sandbox.describe())
         log = LOG.warning if self.cgroups.reason else LOG.info
@@ -123,13 +130,11 @@ class Launcher:
                 cgroups_json, cgroup_fds = worker_cgroups.open_for_worker()
                 to_close += cgroup_fds
                 enter_fds = worker_cgroups.open_worker_procs()
-            python = runtime.kind == "python3"
             launch, own = self.sandbox.launch(
                 runtime.interpreter, runtime.files, paths,
                 listener.fileno(), cgroups_json, list(to_close),
-                self._limits, as_init=python,
-                extra=(("--no-spare-child",) if python and
-                       not self._conf.local.spare_child else ()))
+                self._limits, as_init=runtime.kind == "python3",
+                extra=self._extra_args(runtime))
             to_close += own + enter_fds
         except OSError as e:
             LOG.error("Cannot prepare worker %s: %s", name, e)
@@ -143,9 +148,21 @@ class Launcher:
             return process.start(name, paths, launch,
                                  self._conf.local.worker_start_timeout,
                                  worker_cgroups, self._spawner,
-                                 _entering(enter_fds))
+                                 _entering(enter_fds),
+                                 max_answer_size=self._max_answer_size)
         finally:
             _close(listener, to_close)
+
+    def _extra_args(self, runtime):
+        """Arguments of the python3 runtime server only."""
+        if runtime.kind != "python3":
+            return ()
+        extra = []
+        if not self._conf.local.spare_child:
+            extra.append("--no-spare-child")
+        if self._openstack_session:
+            extra.append("--openstack-session")
+        return tuple(extra)
 
     def load(self, proc, function):
         """Unzip a function's package into a worker.
@@ -154,8 +171,11 @@ class Launcher:
         :raises OSError: the files cannot be written.
         """
         if function.package_path:
+            storage = self._conf.storage
             package.unzip(function.package_path, os.path.join(
-                proc.paths.packages, function.function_id))
+                proc.paths.packages, function.function_id),
+                storage.max_package_unpacked_size,
+                storage.max_package_members)
 
     def limit(self, proc, function):
         """Give a worker's execution slots the function's limits.

@@ -13,17 +13,26 @@
 
 import compileall
 import os
+import shutil
 import zipfile
+
+#: Bytes copied at a time while unpacking.
+CHUNK = 64 * 1024
 
 
 class BadPackage(Exception):
     """The package cannot be unzipped; the message says why."""
 
 
-def unzip(zip_path, dest):
+def unzip(zip_path, dest, max_size, max_members):
     """Unzip ``zip_path`` into the new directory ``dest``, with bytecode.
 
-    No member may escape ``dest`` (absolute names, ``..``). Files are made
+    No member may escape ``dest`` (absolute names, ``..``), the package may
+    hold at most ``max_members`` members and unpack to at most
+    ``max_size`` bytes: the sizes its central directory declares are
+    checked first, and the bytes written are counted while unpacking,
+    since declared sizes may lie; a package over a limit leaves nothing
+    behind. Files are made
     world-readable (and executable if the zip says so) and directories
     world-searchable, whatever the service's umask: the worker's own
     directory is what keeps other users out, and a sandbox started as
@@ -31,7 +40,10 @@ def unzip(zip_path, dest):
 
     :param zip_path: the package file.
     :param dest: the directory to create and fill.
-    :raises BadPackage: the file is missing, not a zip, or unsafe.
+    :param max_size: ``[storage]max_package_unpacked_size``.
+    :param max_members: ``[storage]max_package_members``.
+    :raises BadPackage: the file is missing, not a zip, unsafe, or over a
+        limit.
     :raises OSError: the files cannot be written.
     """
     root = os.path.realpath(dest)
@@ -42,18 +54,61 @@ def unzip(zip_path, dest):
     except (zipfile.BadZipFile, OSError) as e:
         raise BadPackage(f"the package is not a valid zip file ({e})")
     with archive:
-        for member in archive.infolist():
+        members = archive.infolist()
+        _check_declared(members, max_size, max_members)
+        for member in members:
             target = os.path.realpath(os.path.join(root, member.filename))
             if os.path.commonpath([root, target]) != root:
                 raise BadPackage(f"the package member {member.filename!r} "
                                  "is outside the package")
         os.makedirs(root, exist_ok=True)
         try:
-            archive.extractall(root)
+            _extract(archive, members, root, max_size)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError) as e:
+            shutil.rmtree(root, ignore_errors=True)
             raise BadPackage(f"the package is not a valid zip file ({e})")
-        _fix_modes(root, archive.infolist())
+        except BaseException:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
+        _fix_modes(root, members)
     compile_modules(root)
+
+
+def _too_large(max_size):
+    return BadPackage(f"the package unpacks to more than the limit of "
+                      f"{max_size} bytes ([storage]max_package_unpacked_size)")
+
+
+def _check_declared(members, max_size, max_members):
+    if len(members) > max_members:
+        raise BadPackage(f"the package has {len(members)} members, more than "
+                         f"the limit of {max_members} "
+                         "([storage]max_package_members)")
+    if sum(member.file_size for member in members) > max_size:
+        raise _too_large(max_size)
+
+
+def _extract(archive, members, root, max_size):
+    """Write the members under ``root``, counting the bytes written.
+
+    :raises BadPackage: they come to more than ``max_size`` bytes.
+    """
+    budget = max_size
+    for member in members:
+        target = os.path.join(root, member.filename)
+        if member.is_dir():
+            os.makedirs(target, exist_ok=True)
+            continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with archive.open(member) as source, open(target, "wb") as out:
+            while True:
+                chunk = source.read(CHUNK)
+                if not chunk:
+                    break
+                budget -= len(chunk)
+                if budget < 0:
+                    raise _too_large(max_size)
+                out.write(chunk)
 
 
 def compile_modules(root):

@@ -65,13 +65,14 @@ class WorkerProcess:
         worker is stopped.
     """
 
-    def __init__(self, name, worker_paths, popen, cgroups=None):
+    def __init__(self, name, worker_paths, popen, cgroups=None,
+                 max_answer_size=None):
         self.name = name
         self.paths = worker_paths
         self.popen = popen
         self.cgroups = cgroups
-        self.client = worker_client.WorkerClient(worker_paths.socket,
-                                                 name=name)
+        self.client = worker_client.WorkerClient(
+            worker_paths.socket, name=name, max_answer_size=max_answer_size)
 
     @property
     def pid(self):
@@ -157,7 +158,7 @@ class Spawner:
 
 
 def start(name, worker_paths, launch, start_timeout, cgroups=None,
-          spawner=None, preexec=None):
+          spawner=None, preexec=None, max_answer_size=None):
     """Start a worker and wait for its first successful ping.
 
     :param name: the worker's name, for messages.
@@ -170,6 +171,7 @@ def start(name, worker_paths, launch, start_timeout, cgroups=None,
         None.
     :param preexec: run in the new process before it executes (it only
         writes to descriptors: no locks, safe in a threaded parent).
+    :param max_answer_size: bytes of an answer the client reads at most.
     :returns: the :class:`WorkerProcess`.
     :raises OrchestratorException: the worker did not start.
     """
@@ -181,8 +183,7 @@ def start(name, worker_paths, launch, start_timeout, cgroups=None,
                 stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, close_fds=True,
                 pass_fds=launch.pass_fds, start_new_session=True,
-                preexec_fn=preexec, user=launch.user, group=launch.group,
-                extra_groups=[] if launch.user is not None else None)
+                preexec_fn=preexec)
     except (OSError, RuntimeError, subprocess.SubprocessError) as e:
         LOG.error("Cannot start worker %s (%s): %s", name, launch.argv, e)
         if cgroups is not None:
@@ -190,7 +191,8 @@ def start(name, worker_paths, launch, start_timeout, cgroups=None,
         shutil.rmtree(worker_paths.root, ignore_errors=True)
         raise exceptions.OrchestratorException(
             f"Worker {name} cannot be started.")
-    worker = WorkerProcess(name, worker_paths, popen, cgroups)
+    worker = WorkerProcess(name, worker_paths, popen, cgroups,
+                           max_answer_size)
     try:
         _wait_until_ready(worker, start_timeout)
     except BaseException:

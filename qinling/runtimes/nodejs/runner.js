@@ -25,6 +25,8 @@ const fs = require('fs');
 const path = require('path');
 
 const DEFAULT_ENTRY = 'main.main';
+const MAX_RESULT_SIZE = Number(process.env.QINLING_MAX_RESULT_SIZE || 0);
+delete process.env.QINLING_MAX_RESULT_SIZE;
 
 function slotFds() {
   const count = Number(process.env.QINLING_SLOT_FDS || 0);
@@ -87,13 +89,27 @@ function report(message) {
   process.send(message, () => process.exit(0));
 }
 
+// The result, or a failure naming the limit when its JSON text is longer
+// than QINLING_MAX_RESULT_SIZE bytes (0: no limit).
+function limitResult(success, output) {
+  const limit = MAX_RESULT_SIZE;
+  if (limit && Buffer.byteLength(JSON.stringify(output)) > limit) {
+    return [false, resultTooLarge(limit)];
+  }
+  return [success, output];
+}
+
+function resultTooLarge(limit) {
+  return `The function's result exceeded the limit of ${limit} bytes.`;
+}
+
 async function execute(message) {
   const before = process.resourceUsage();
   const params = message.params;
   let success = false;
   let output;
   enterSlot();
-  process.chdir(message.funcDir);
+  process.chdir(message.execDir);
   process.env.TMPDIR = message.execDir;
   process.stdout.write(`Start execution: ${params.execution_id}\n`);
   try {
@@ -105,6 +121,7 @@ async function execute(message) {
     output = error && error.message ? error.message : String(error);
   }
   process.stdout.write(`Finished execution: ${params.execution_id}\n`);
+  [success, output] = limitResult(success, output);
   report({type: 'result', success, output, usage: usageSince(before)});
 }
 

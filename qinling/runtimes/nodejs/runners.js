@@ -39,6 +39,7 @@ class Runner {
   // stdout and stderr go, in order, to one private log file.
   constructor(config, slot, memorySize) {
     this.slot = slot;
+    this.maxResultSize = config.maxResultSize;
     this.closed = new Promise((resolve) => {
       this.closeResolve = resolve;
     });
@@ -53,7 +54,8 @@ class Runner {
         stdio: ['ignore', logFd, logFd, 'ipc', ...fds],
         detached: true,
         cwd: '/',
-        env: {...process.env, QINLING_SLOT_FDS: String(fds.length)},
+        env: {...process.env, QINLING_SLOT_FDS: String(fds.length),
+              QINLING_MAX_RESULT_SIZE: String(config.maxResultSize || 0)},
       });
     } finally {
       fs.closeSync(logFd);
@@ -152,6 +154,13 @@ class Runner {
       // for; its slot is emptied before it serves again.
       usage = result.usage || this.usageFromProc();
       this.kill();
+      // Checked again here: user code can send messages of its own.
+      const limit = Number(this.maxResultSize || 0);
+      if (limit && Buffer.byteLength(JSON.stringify(
+        result.output === undefined ? null : result.output)) > limit) {
+        return {success: false, usage, output:
+                `The function's result exceeded the limit of ${limit} bytes.`};
+      }
       return {success: result.success === true, output: result.output,
               usage};
     }

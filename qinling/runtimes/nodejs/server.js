@@ -19,7 +19,8 @@
 //   node server.js --socket PATH | --socket-fd FD | --port 9090 [--host H]
 //                  [--packages DIR] [--cgroups JSON] [--max-open-files N]
 //                  [--max-file-size BYTES] [--max-processes N]
-//                  [--rlimit-memory] [--sidecar URL]
+//                  [--max-result-size BYTES] [--rlimit-memory]
+//                  [--sidecar URL]
 //
 // The protocol is the Python runtime's (upstream Qinling's): GET /ping
 // answers "pong"; POST /execute answers {output, duration, logs, success,
@@ -27,7 +28,11 @@
 // exporting <handler>, called as handler(context, input). Unlike upstream,
 // each execution runs in its own child process (runner.js, started ahead of
 // time so a call costs no Node start-up), with its timeout, its cgroup slot
-// (memory, CPU, processes), rlimits and its stdout/stderr as the log.
+// (memory, CPU, processes), rlimits and its stdout/stderr as the log. Its
+// current directory is its own writable directory (also its TMPDIR),
+// removed when it ends; a result whose JSON text is longer than
+// --max-result-size bytes fails the execution with a message naming the
+// limit.
 'use strict';
 
 const fs = require('fs');
@@ -46,14 +51,16 @@ const WARM_RUNNERS = 2;
 function parseArgs(argv) {
   const args = {packages: '/var/qinling/packages', host: '0.0.0.0',
                 maxOpenFiles: 1024, maxFileSize: 500 * 1024 * 1024,
-                maxProcesses: 0, rlimitMemory: false, cgroups: '',
+                maxProcesses: 0, maxResultSize: 5 * 1024 * 1024,
+                rlimitMemory: false, cgroups: '',
                 sidecar: 'http://127.0.0.1:9091'};
   const names = {'--socket': 'socket', '--socket-fd': 'socketFd',
                  '--port': 'port', '--host': 'host', '--packages': 'packages',
                  '--cgroups': 'cgroups', '--sidecar': 'sidecar',
                  '--max-open-files': 'maxOpenFiles',
                  '--max-file-size': 'maxFileSize',
-                 '--max-processes': 'maxProcesses'};
+                 '--max-processes': 'maxProcesses',
+                 '--max-result-size': 'maxResultSize'};
   for (let i = 0; i < argv.length; i += 1) {
     if (argv[i] === '--rlimit-memory') {
       args.rlimitMemory = true;
@@ -65,7 +72,7 @@ function parseArgs(argv) {
     }
   }
   for (const key of ['socketFd', 'port', 'maxOpenFiles', 'maxFileSize',
-                     'maxProcesses']) {
+                     'maxProcesses', 'maxResultSize']) {
     if (args[key] !== undefined) {
       args[key] = Number(args[key]);
     }

@@ -26,6 +26,56 @@ class Slot {
     this.procs = item.procs.map(Number);
     this.pidsCurrent = item.pids_current === null
       || item.pids_current === undefined ? null : Number(item.pids_current);
+    // cgroup.kill (v2) and the CPU quota, lifted while killed processes
+    // exit (they need CPU to die); see runtime_limits.py.
+    this.killFd = item.kill === null || item.kill === undefined
+      ? null : Number(item.kill);
+    this.quota = item.cpu_quota ? {fd: Number(item.cpu_quota.fd),
+                                   unlimited: String(item.cpu_quota.unlimited)}
+      : null;
+  }
+
+  killAll() {
+    if (this.killFd !== null) {
+      try {
+        fs.writeSync(this.killFd, '1');
+        return;
+      } catch (e) {
+        // fall back to one by one
+      }
+    }
+    for (const pid of this.members()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch (e) {
+        // gone already
+      }
+    }
+  }
+
+  // Lifts the CPU quota; returns the value to restore, or null.
+  liftQuota() {
+    if (this.quota === null) {
+      return null;
+    }
+    try {
+      const buffer = Buffer.alloc(64);
+      const size = fs.readSync(this.quota.fd, buffer, 0, 64, 0);
+      fs.writeSync(this.quota.fd, this.quota.unlimited, 0);
+      return buffer.subarray(0, size).toString().trim();
+    } catch (e) {
+      return null;
+    }
+  }
+
+  restoreQuota(value) {
+    if (value !== null) {
+      try {
+        fs.writeSync(this.quota.fd, value, 0);
+      } catch (e) {
+        // the next limits written replace it
+      }
+    }
   }
 
   processCount() {
@@ -66,21 +116,25 @@ class Slot {
   // Resolves true once the slot is empty (or cannot be checked).
   async clean(budgetMs) {
     const deadline = Date.now() + budgetMs;
-    for (;;) {
-      if (!this.processCount()) {
-        return true;
-      }
-      if (Date.now() >= deadline) {
-        return false;
-      }
-      for (const pid of this.members()) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch (e) {
-          // gone already
+    let lifted;
+    try {
+      for (;;) {
+        if (!this.processCount()) {
+          return true;
         }
+        if (Date.now() >= deadline) {
+          return false;
+        }
+        if (lifted === undefined) {
+          lifted = this.liftQuota();
+        }
+        this.killAll();
+        await new Promise((resolve) => setTimeout(resolve, 10));
       }
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    } finally {
+      if (lifted !== undefined) {
+        this.restoreQuota(lifted);
+      }
     }
   }
 }

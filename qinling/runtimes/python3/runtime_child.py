@@ -18,9 +18,17 @@ private log file, runs the user's function with upstream's input semantics
 and writes ``{"success", "output", "usage"}`` to a pipe, then exits. A
 spare child (:func:`spare_main`) does the first three steps ahead of its
 execution and then waits for it.
+
+The function runs in its execution's own directory, which is its current
+directory and its ``TMPDIR``: writable, private to the execution, and
+removed when the execution ends. Python's limit on the digits of integers
+converted to and from strings (``sys.set_int_max_str_digits``), which
+protects parsers of untrusted input such as the server, is lifted for the
+function's own code.
 """
 
 import contextlib
+import errno
 import importlib
 import inspect
 import io
@@ -36,6 +44,14 @@ import runtime_limits
 
 RESOURCE_MESSAGE = ("Function execution failed because of too much "
                     "resource consumption")
+RESULT_TOO_LARGE_MESSAGE = ("The function's result exceeded the limit of "
+                            "{limit} bytes.")
+#: Python's integer-digit limit, kept by the server and lifted in the child
+#: while the function runs.
+INT_MAX_STR_DIGITS = (sys.get_int_max_str_digits()
+                      if hasattr(sys, "get_int_max_str_digits") else 0)
+#: Exit status of a child whose result pipe the function closed.
+EXIT_RESULT_PIPE_CLOSED = 125
 DEFAULT_ENTRY = "main.main"
 #: Modules of the runtime itself, hidden from user code's imports.
 RUNTIME_MODULES = ("runtime_child", "runtime_execution", "runtime_limits")
@@ -82,36 +98,58 @@ def build_call(func, fn_input, context):
     return args, kwargs
 
 
+#: keystoneauth1's modules once :func:`preload_keystoneauth` imported them.
+_KEYSTONEAUTH = None
+
+
+def _import_keystoneauth():
+    from keystoneauth1 import access
+    from keystoneauth1 import session
+    from keystoneauth1.identity import access as access_plugin
+    return access, access_plugin, session
+
+
+def preload_keystoneauth():
+    """Import keystoneauth1 in the server, once, before any child is forked:
+    an execution then builds its ``os_session`` in a few milliseconds
+    instead of importing the library inside its own CPU-limited slot.
+
+    :returns: False if keystoneauth1 is not installed here.
+    """
+    global _KEYSTONEAUTH
+    try:
+        _KEYSTONEAUTH = _import_keystoneauth()
+    except ImportError:
+        return False
+    # A Session builds a requests.Session: import what it needs, too.
+    _KEYSTONEAUTH[2].Session()
+    return True
+
+
 def build_context(params):
     """The ``context`` a function receives.
 
     ``os_session`` is a keystoneauth session acting as the function's
     owner, built from the trust-scoped token the engine sent (and its
     catalog); None when the request carries no token or keystoneauth1 is
-    not installed where the runtime runs.
+    not installed where the runtime runs. Nothing is fetched: the token and
+    its catalog come with the request.
     """
     auth = params.get("auth")
     if not auth:
         return {"os_session": None}
-    try:
-        from keystoneauth1 import access
-        from keystoneauth1 import session
-        from keystoneauth1.identity import access as access_plugin
-    except ImportError:
-        print("keystoneauth1 is not installed: context['os_session'] is "
-              "None.", file=sys.stderr)
-        return {"os_session": None}
+    modules = _KEYSTONEAUTH
+    if modules is None:
+        try:
+            modules = _import_keystoneauth()
+        except ImportError:
+            print("keystoneauth1 is not installed: context['os_session'] "
+                  "is None.", file=sys.stderr)
+            return {"os_session": None}
+    access, access_plugin, session = modules
     info = access.create(body=auth["token_data"], auth_token=auth["token"])
     plugin = access_plugin.AccessInfoPlugin(info, auth_url=auth["auth_url"])
     return {"os_session": session.Session(auth=plugin)}
-
-
-def _jsonable(value):
-    try:
-        json.dumps(value, allow_nan=False)
-        return value
-    except (TypeError, ValueError):
-        return str(value)
 
 
 def _load_function(entry, func_dir):
@@ -134,20 +172,29 @@ def _invoke(params, func_dir):
         func = _load_function(params.get("entry"), func_dir)
         args, kwargs = build_call(func, params.get("input"),
                                   build_context(params))
-        return True, _jsonable(func(*args, **kwargs))
+        return True, func(*args, **kwargs)
     except MemoryError:
-        traceback.print_exc()
+        _print_traceback()
         return False, RESOURCE_MESSAGE
     except SystemExit as e:
-        traceback.print_exc()
+        _print_traceback()
         return False, f"Function called sys.exit({e.code})."
     except BaseException as e:  # noqa: BLE001 - user code raises anything
-        traceback.print_exc()
+        _print_traceback()
         return False, str(e) or type(e).__name__
 
 
-def _redirect_output(log_path):
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+def _print_traceback():
+    """The current exception's traceback into the log, if the function
+    left the log open (it may have closed stdout and stderr)."""
+    try:
+        traceback.print_exc()
+    except Exception:  # noqa: BLE001 - the failure itself is reported
+        pass
+
+
+def _redirect_output(path):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(fd, 1)
@@ -200,12 +247,55 @@ def _prepare(slot, keep):
     _close_inherited(keep)
 
 
+def log_path(exec_dir):
+    """The log file of the execution whose directory is ``exec_dir``: beside
+    it, so the function's own directory holds only what it writes."""
+    return exec_dir + ".log"
+
+
+def _encode_output(output):
+    """The output as JSON text; what JSON cannot hold becomes its string.
+
+    :raises ValueError: it holds an integer too long for the readers of the
+        result (they keep Python's integer-digit limit).
+    """
+    try:
+        return json.dumps(output, allow_nan=False)
+    except TypeError:
+        return json.dumps(str(output))
+    except ValueError as e:
+        if "integer string conversion" in str(e):
+            raise
+        return json.dumps(str(output))
+
+
+def result_line(success, output, limit):
+    """The result line the server reads, or a failure saying the result
+    is larger than ``limit`` bytes (0 for no limit); the output is
+    serialised once either way."""
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(INT_MAX_STR_DIGITS)
+    try:
+        encoded = _encode_output(output)
+    except ValueError as e:
+        success, encoded = False, json.dumps(
+            f"The function's result cannot be returned as JSON: {e}")
+    if limit and len(encoded) > limit:
+        success = False
+        encoded = json.dumps(RESULT_TOO_LARGE_MESSAGE.format(limit=limit))
+    usage = json.dumps(own_usage())
+    return (f'{{"success": {json.dumps(success)}, "output": {encoded}, '
+            f'"usage": {usage}}}\n').encode()
+
+
 def _run(write_fd, params, func_dir, exec_dir, rlimits):
     """Run the execution and write its result line to ``write_fd``."""
-    _redirect_output(os.path.join(exec_dir, "output.log"))
+    _redirect_output(log_path(exec_dir))
     os.environ["TMPDIR"] = exec_dir
     tempfile.tempdir = exec_dir
-    os.chdir(func_dir)
+    os.chdir(exec_dir)
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)
     rlimits.apply(params)
     execution_id = params["execution_id"]
     write_all(1, f"Start execution: {execution_id}\n".encode())
@@ -214,9 +304,13 @@ def _run(write_fd, params, func_dir, exec_dir, rlimits):
         write_all(1, f"Finished execution: {execution_id}\n".encode())
     # The server answers as soon as this line arrives, without waiting
     # for this process to exit: it reports its own usage.
-    message = json.dumps({"success": success, "output": output,
-                          "usage": own_usage()})
-    write_all(write_fd, message.encode() + b"\n")
+    line = result_line(success, output, rlimits.result_size)
+    try:
+        write_all(write_fd, line)
+    except OSError as e:
+        if e.errno == errno.EBADF:
+            os._exit(EXIT_RESULT_PIPE_CLOSED)
+        raise
 
 
 def child_main(write_fd, params, func_dir, exec_dir, slot, rlimits):
@@ -227,7 +321,7 @@ def child_main(write_fd, params, func_dir, exec_dir, slot, rlimits):
         _run(write_fd, params, func_dir, exec_dir, rlimits)
         status = 0
     except BaseException:  # noqa: BLE001 - the child must reach os._exit
-        traceback.print_exc()
+        _print_traceback()
     finally:
         os._exit(status)
 
@@ -263,6 +357,6 @@ def spare_main(order_fd, write_fd, slot, rlimits):
                  order["exec_dir"], rlimits)
             status = 0
     except BaseException:  # noqa: BLE001 - the child must reach os._exit
-        traceback.print_exc()
+        _print_traceback()
     finally:
         os._exit(status)

@@ -19,6 +19,13 @@ answer does not wait for it to exit; reaping it and emptying its cgroup
 slot happen in the background. A child that ends without a result is
 reaped first, and its rusage gives the usage.
 
+The answer names the true cause of a failure: the function's own
+exception, the timeout, a result over the size limit, the memory limit (an
+out-of-memory kill seen in the slot's memory events), the function's exit
+status or the signal that killed it. When the execution ends, whatever it
+started is killed with it; if processes are left in its slot, the answer
+waits (a bounded time) until they are gone.
+
 Between executions the server keeps one spare child (:class:`Spares`),
 forked and moved into its cgroup slot ahead of time: moving a process into
 a cgroup waits for a kernel grace period (10-20 ms) when no process moved
@@ -26,6 +33,7 @@ lately, which an execution would otherwise pay whenever it follows a quiet
 moment.
 """
 
+import contextlib
 import json
 import os
 import queue
@@ -43,6 +51,17 @@ RESOURCE_MESSAGE = ("Function execution failed because of too much "
                     "resource consumption")
 STOPPED_MESSAGE = ("The worker running the execution was stopped before the "
                    "execution finished.")
+RESULT_TOO_LARGE_MESSAGE = runtime_child.RESULT_TOO_LARGE_MESSAGE
+EXITED_MESSAGE = ("The function's process exited with status {status} "
+                  "before returning a result.")
+KILLED_MESSAGE = ("The function's process was killed by signal {signal} "
+                  "before returning a result.")
+PIPE_CLOSED_MESSAGE = ("The function closed the descriptor its result is "
+                       "reported on ([Errno 9] Bad file descriptor).")
+#: Bytes of a result line beyond the result itself (success, usage).
+RESULT_LINE_OVERHEAD = 4096
+#: Seconds the answer waits for processes an execution left in its slot.
+LEFTOVER_BUDGET = 5.0
 MAX_LOG_BYTES = 1024 * 1024
 #: Seconds a killed child gets to exit before the answer goes without it.
 REAP_GRACE = 1.0
@@ -129,14 +148,21 @@ def _open_pidfd(pid):
         return None  # before Linux 5.3: poll with waitid instead
 
 
-def _wait_for_child(pid, read_fd, deadline):
+class ResultTooLarge(Exception):
+    """The child's result line is longer than the limit allows."""
+
+
+def _wait_for_child(pid, read_fd, deadline, limit=0):
     """Read the child's result until its line is complete, the child exits
     or the deadline passes.
 
+    :param limit: the most bytes of a result line; 0 for no limit.
     :returns: (bytes read, True if the deadline passed first).
+    :raises ResultTooLarge: the line grew past ``limit`` (the child checks
+        its result itself: this is for one that wrote past it anyway).
     """
     pidfd = _open_pidfd(pid)
-    chunks, reading = [], True
+    chunks, reading, size = [], True, 0
     try:
         while True:
             remaining = deadline - time.monotonic()
@@ -153,6 +179,9 @@ def _wait_for_child(pid, read_fd, deadline):
                     chunks.append(chunk)
                     if b"\n" in chunk:
                         return b"".join(chunks), False
+                    size += len(chunk)
+                    if limit and size > limit:
+                        raise ResultTooLarge()
                 else:
                     reading = False  # EOF; the child may still be running
                 continue
@@ -202,8 +231,9 @@ def _read_logs(log_path):
     return logs
 
 
-def _parse_result(data, timed_out, stopping):
-    """:returns: (success, output, the usage the child reported or None)."""
+def _parse_result(data):
+    """:returns: (success, output, the usage the child reported), or None
+    if ``data`` holds no result line."""
     line = data.split(b"\n", 1)[0]
     if line:
         try:
@@ -212,9 +242,32 @@ def _parse_result(data, timed_out, stopping):
                     result.get("usage"))
         except (ValueError, KeyError, TypeError, AttributeError):
             pass
-    if timed_out:
-        return False, TIMEOUT_MESSAGE, None
-    return False, STOPPED_MESSAGE if stopping else RESOURCE_MESSAGE, None
+    return None
+
+
+def failure_message(status, oom_killed):
+    """Why a child that gave no result failed.
+
+    :param status: its wait status, or None if it has not exited yet.
+    :param oom_killed: whether its slot saw an out-of-memory kill; None
+        if the slot cannot tell (then any SIGKILL is taken for one, as
+        upstream did).
+    """
+    if oom_killed or status is None:
+        return RESOURCE_MESSAGE
+    if os.WIFSIGNALED(status):
+        signum = os.WTERMSIG(status)
+        if signum == signal.SIGKILL and oom_killed is None:
+            return RESOURCE_MESSAGE
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = str(signum)
+        return KILLED_MESSAGE.format(signal=name)
+    code = os.waitstatus_to_exitcode(status)
+    if code == runtime_child.EXIT_RESULT_PIPE_CLOSED:
+        return PIPE_CLOSED_MESSAGE
+    return EXITED_MESSAGE.format(status=code)
 
 
 def _timed_out_waiting(start):
@@ -274,16 +327,17 @@ def _reap(pid, grace):
     Killed processes still need CPU to exit, and their slot's CPU quota
     may make that slow (a fork bomb); the answer does not wait for it.
 
-    :returns: its :class:`Usage`, or None if it has not exited yet.
+    :returns: (its :class:`Usage`, its wait status), or (None, None) if it
+        has not exited yet.
     """
     deadline = time.monotonic() + grace
     delay = 0.001
     while True:
-        reaped, _, usage = os.wait4(pid, os.WNOHANG)
+        reaped, status, usage = os.wait4(pid, os.WNOHANG)
         if reaped:
-            return Usage.of_rusage(usage)
+            return Usage.of_rusage(usage), status
         if time.monotonic() >= deadline:
-            return None
+            return None, None
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
 
@@ -470,14 +524,81 @@ def _finish(slot, slots, children, dying, on_dirty):
         on_dirty()
 
 
+def _stop_leftovers(slot, before_check):
+    """Kill what an ended execution left in its slot, and wait (at most
+    :data:`LEFTOVER_BUDGET`) until only its own, killed, child is left.
+
+    Nothing to do, and one read, when the execution started nothing that
+    outlived it.
+    """
+    if slot is None or (slot.process_count() or 0) <= 1:
+        return
+    deadline = time.monotonic() + LEFTOVER_BUDGET
+    lifted = slot.lift_quota()
+    try:
+        while time.monotonic() < deadline:
+            slot.kill_all()
+            if before_check is not None:
+                before_check()
+            if (slot.process_count() or 0) <= 1:
+                return
+            time.sleep(0.01)
+    finally:
+        slot.restore_quota(lifted)
+
+
+def _outcome(pid, data, timed_out, stopping, slot, children):
+    """Turn what the child wrote into (success, output, usage, unreaped).
+
+    ``unreaped`` is the child's pid if it is not reaped yet (it reported
+    its own usage, or is still dying), None once it is.
+    """
+    parsed = None if timed_out else _parse_result(data)
+    if parsed is not None:
+        success, output, report = parsed
+        usage = Usage.of_report(report, pid) if report is not None else None
+        if usage is not None:
+            return success, output, usage, pid
+    usage, status = _reap(pid, REAP_GRACE)
+    dying = None if usage is not None else pid
+    if usage is None:
+        usage = Usage.of_proc(pid)
+    else:
+        children.discard(pid)
+    if parsed is not None:
+        return parsed[0], parsed[1], usage, dying
+    if timed_out:
+        return False, TIMEOUT_MESSAGE, usage, dying
+    if stopping:
+        return False, STOPPED_MESSAGE, usage, dying
+    oom = slot.was_oom_killed() if slot is not None else None
+    return False, failure_message(status, oom), usage, dying
+
+
+def _read_result(pid, read_fd, deadline, limits):
+    """(data, timed out, output if the result was too large else None)."""
+    limit = limits.result_size
+    try:
+        data, timed_out = _wait_for_child(
+            pid, read_fd, deadline,
+            limit + RESULT_LINE_OVERHEAD if limit else 0)
+    except ResultTooLarge:
+        return b"", False, RESULT_TOO_LARGE_MESSAGE.format(limit=limit)
+    finally:
+        os.close(read_fd)
+    return data, timed_out, None
+
+
 def run_execution(params, func_dir, children, slots, limits,
                   on_dirty=lambda: None, spares=None):
     """Fork a child, run the function in it and collect the result.
 
     The answer goes as soon as the child's result line arrives (and its
     directory is removed): the child reports its own usage, and reaping it
-    and emptying its slot happen in the background. A child that ends without
-    a result (killed, timed out) is reaped first, for its usage.
+    and emptying its slot happen in the background, unless it left
+    processes behind (they are killed first). A child that ends without a
+    result (killed, timed out) is reaped first, for its usage and its
+    exit status.
 
     :param params: the validated /execute body.
     :param func_dir: the function's code directory.
@@ -496,39 +617,35 @@ def run_execution(params, func_dir, children, slots, limits,
     except queue.Empty:
         return _timed_out_waiting(start)
     exec_dir = tempfile.mkdtemp(prefix="qinling-exec-")
-    pid, usage, dying = None, None, None
+    log_path = runtime_child.log_path(exec_dir)
+    unreaped = None
     try:
         started = spare and _hand_over(spare, params, func_dir, exec_dir,
                                        children)
         pid, read_fd = started or _fork(params, func_dir, exec_dir, slot,
                                         limits, children)
-        try:
-            data, timed_out = _wait_for_child(pid, read_fd, deadline)
-        finally:
-            os.close(read_fd)
+        unreaped = pid
+        data, timed_out, too_large = _read_result(pid, read_fd, deadline,
+                                                  limits)
         # Kill leftovers in the group while the (possibly zombie) leader
         # still holds the group id; it is reaped afterwards.
         _kill_group(pid)
-        success, output, report = _parse_result(data, timed_out,
-                                                children.stopping)
-        if report is not None:
-            usage = Usage.of_report(report, pid)
-        if usage is None:
-            usage = _reap(pid, REAP_GRACE)
-            if usage is None:
-                usage, dying = Usage.of_proc(pid), pid
-            else:
-                children.discard(pid)
-            pid = None
+        _stop_leftovers(slot, slots.before_check)
+        success, output, usage, unreaped = _outcome(
+            pid, data, timed_out, children.stopping, slot, children)
+        if too_large is not None:
+            success, output = False, too_large
         duration = time.monotonic() - start
-        logs = _read_logs(os.path.join(exec_dir, "output.log"))
+        logs = _read_logs(log_path)
     finally:
         shutil.rmtree(exec_dir, ignore_errors=True)
-        if pid is None:
-            _release_slot(slot, slots, children, dying, on_dirty)
+        with contextlib.suppress(OSError):
+            os.unlink(log_path)
+        if unreaped is None:
+            _release_slot(slot, slots, children, None, on_dirty)
         else:
             threading.Thread(target=_finish, args=(
-                slot, slots, children, pid, on_dirty),
+                slot, slots, children, unreaped, on_dirty),
                 daemon=True).start()
         if spares is not None:
             spares.wanted()

@@ -16,11 +16,15 @@ Standard library only, nothing from ``qinling`` (see server.py).
 A *slot* is a cgroup prepared by whoever started the server (the local
 orchestrator): its limits (memory, CPU, processes) are already written,
 and the server only holds file descriptors of its ``cgroup.procs`` files,
-opened for it, plus one of ``pids.current`` to see leftovers. An execution
-child writes ``0`` to each ``cgroup.procs`` to enter its slot before it
-runs user code, then closes every descriptor, so user code can neither
-leave the slot nor touch its limits. Memory charged before the move (the
-pages shared with the server) is not counted against the execution.
+opened for it, plus one of ``pids.current`` to see leftovers and, where
+the host has them, of ``cgroup.kill`` (to kill them at once), of its CPU
+quota (lifted while killed processes exit, since they need CPU to die)
+and of its memory events (to tell an out-of-memory kill from others). An
+execution child writes ``0`` to each ``cgroup.procs`` to enter its slot
+before it runs user code, then closes every descriptor, so user code can
+neither leave the slot nor touch its limits. Memory charged before the
+move (the pages shared with the server) is not counted against the
+execution.
 
 Without slots (a container, or a host without cgroups) the limits are
 rlimits set in the child.
@@ -39,7 +43,8 @@ PR_SET_DUMPABLE = 4
 #: Soft limits applied in every execution child unless told otherwise.
 DEFAULT_NOFILE = 1024
 DEFAULT_FSIZE = 500 * 1024 * 1024
-
+#: Bytes of the largest result (its JSON text) an execution may return.
+DEFAULT_RESULT_SIZE = 5 * 1024 * 1024
 
 
 class Slot:
@@ -49,13 +54,30 @@ class Slot:
     :param path_suffix: the end of the slot's path in ``/proc/PID/cgroup``.
     :param procs_fds: write descriptors of its ``cgroup.procs`` files.
     :param pids_current_fd: read descriptor of ``pids.current``, or None.
+    :param kill_fd: write descriptor of ``cgroup.kill`` (v2), or None.
+    :param quota: (read-write descriptor of ``cpu.max`` or
+        ``cpu.cfs_quota_us``, the value that lifts the quota), or None.
+    :param oom_fd: read descriptor of ``memory.events`` (v2) or
+        ``memory.oom_control`` (v1), or None.
     """
 
-    def __init__(self, name, path_suffix, procs_fds, pids_current_fd=None):
+    def __init__(self, name, path_suffix, procs_fds, pids_current_fd=None,
+                 kill_fd=None, quota=None, oom_fd=None):
         self.name = name
         self.path_suffix = "/" + path_suffix.strip("/")
         self.procs_fds = tuple(procs_fds)
         self.pids_current_fd = pids_current_fd
+        self.kill_fd = kill_fd
+        self.quota = quota
+        self.oom_fd = oom_fd
+        #: the out-of-memory kills already accounted for.
+        self._oom_kills = self.oom_kills()
+
+    def fds(self):
+        """Every descriptor the slot holds."""
+        extra = (self.pids_current_fd, self.kill_fd, self.oom_fd,
+                 self.quota[0] if self.quota else None)
+        return list(self.procs_fds) + [fd for fd in extra if fd is not None]
 
     def enter(self):
         """Move the calling process into the slot (in the child)."""
@@ -71,6 +93,29 @@ class Slot:
         except (OSError, ValueError):
             return None
 
+    def oom_kills(self):
+        """The slot's out-of-memory kills so far, or None if unknown."""
+        if self.oom_fd is None:
+            return None
+        try:
+            text = os.pread(self.oom_fd, 4096, 0).decode()
+        except OSError:
+            return None
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill" and value.strip().isdigit():
+                return int(value)
+        return None
+
+    def was_oom_killed(self):
+        """Whether the memory limit killed a process of the slot since the
+        last call; None if the slot cannot tell."""
+        kills = self.oom_kills()
+        if kills is None:
+            return None
+        seen, self._oom_kills = self._oom_kills, kills
+        return kills > (seen or 0)
+
     def members(self):
         """PIDs (in this pid namespace) of the processes in the slot."""
         pids = []
@@ -84,25 +129,65 @@ class Slot:
                 pids.append(int(entry))
         return pids
 
+    def kill_all(self):
+        """SIGKILL every process in the slot: with ``cgroup.kill`` where
+        the host has it, else one by one."""
+        if self.kill_fd is not None:
+            try:
+                os.write(self.kill_fd, b"1")
+                return
+            except OSError:
+                pass
+        for pid in self.members():
+            _kill(pid)
+
+    def lift_quota(self):
+        """Lift the CPU quota; returns the value to restore, or None."""
+        if self.quota is None:
+            return None
+        fd, unlimited = self.quota
+        try:
+            current = os.pread(fd, 64, 0)
+            os.pwrite(fd, unlimited.encode(), 0)
+        except OSError:
+            return None
+        return current.strip()
+
+    def restore_quota(self, value):
+        if value is not None:
+            try:
+                os.pwrite(self.quota[0], value, 0)
+            except OSError:
+                pass
+
     def clean(self, budget, before_check=None):
         """Kill whatever an execution left in the slot.
+
+        The slot's CPU quota is lifted meanwhile: a killed process still
+        needs CPU to exit, and a hundred of them under a tenth of a CPU take
+        seconds.
 
         :param budget: seconds to keep trying.
         :param before_check: called before each count (reaps zombies).
         :returns: True if the slot is empty (or cannot be checked).
         """
         deadline = time.monotonic() + budget
-        while True:
-            if before_check is not None:
-                before_check()
-            count = self.process_count()
-            if not count:
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            for pid in self.members():
-                _kill(pid)
-            time.sleep(0.01)
+        lifted = None
+        try:
+            while True:
+                if before_check is not None:
+                    before_check()
+                count = self.process_count()
+                if not count:
+                    return True
+                if time.monotonic() >= deadline:
+                    return False
+                if lifted is None:
+                    lifted = self.lift_quota() or b""
+                self.kill_all()
+                time.sleep(0.01)
+        finally:
+            self.restore_quota(lifted or None)
 
 
 def _proc_entries():
@@ -141,9 +226,7 @@ class Slots:
     def all_fds(self):
         fds = []
         for slot in self.all:
-            fds.extend(slot.procs_fds)
-            if slot.pids_current_fd is not None:
-                fds.append(slot.pids_current_fd)
+            fds.extend(slot.fds())
         return fds
 
     def try_acquire(self):
@@ -207,7 +290,9 @@ def parse_slots(spec):
     """Build :class:`Slots` from the ``--cgroups`` JSON.
 
     ``{"slots": [{"name": .., "path": .., "procs": [fd, ..],
-    "pids_current": fd|null}, ..]}``; an empty string means no slots.
+    "pids_current": fd|null, "kill": fd|null, "cpu_quota": {"fd": fd,
+    "unlimited": "max"}|null, "oom": fd|null}, ..]}`` (the last three
+    optional); an empty string means no slots.
 
     :raises ValueError: the JSON is not of that shape.
     """
@@ -219,14 +304,22 @@ def parse_slots(spec):
         procs = [int(fd) for fd in item["procs"]]
         if not procs:
             raise ValueError("a cgroup slot needs cgroup.procs descriptors")
-        current = item.get("pids_current")
-        slots.append(Slot(str(item["name"]), str(item["path"]), procs,
-                          None if current is None else int(current)))
+        quota = item.get("cpu_quota")
+        slots.append(Slot(
+            str(item["name"]), str(item["path"]), procs,
+            _optional_fd(item, "pids_current"), _optional_fd(item, "kill"),
+            (int(quota["fd"]), str(quota["unlimited"])) if quota else None,
+            _optional_fd(item, "oom")))
     return Slots(slots)
 
 
+def _optional_fd(item, key):
+    value = item.get(key)
+    return None if value is None else int(value)
+
+
 class Rlimits:
-    """Limits set with setrlimit in every execution child.
+    """Limits of every execution child: rlimits, and the size of its result.
 
     :param nofile: open files.
     :param fsize: bytes of the largest file an execution may write.
@@ -234,14 +327,17 @@ class Rlimits:
         meaningful in a sandbox, where the user is the worker's own).
     :param memory: limit the address space to what the child has plus the
         execution's ``memory_size`` (when no memory cgroup does it).
+    :param result_size: bytes of the largest result (its JSON text); 0 for
+        no limit. Checked by the child and again by the server.
     """
 
     def __init__(self, nofile=DEFAULT_NOFILE, fsize=DEFAULT_FSIZE, nproc=0,
-                 memory=False):
+                 memory=False, result_size=DEFAULT_RESULT_SIZE):
         self.nofile = nofile
         self.fsize = fsize
         self.nproc = nproc
         self.memory = memory
+        self.result_size = result_size
 
     def apply(self, params):
         """Lower the child's soft limits; called before user code.

@@ -29,11 +29,14 @@ Protocol (upstream Qinling's, see DESIGN.md section 5), HTTP/1.1 keep-alive:
   ``cpu_time`` (seconds) and ``memory_peak`` (bytes) of the execution.
 
 The code of function F lives in ``<packages>/<F>/``; when that directory is
-missing it is downloaded from ``download_url``. Every execution runs in a
-child forked from this server (no interpreter start-up, no state shared
-between executions), in its own process group and cgroup slot, with
-stdout and stderr redirected at the file-descriptor level to a private log
-file (see runtime_child.py, runtime_execution.py and runtime_limits.py).
+missing it is downloaded from ``download_url`` (and unpacked within
+``--max-unpacked-size`` and ``--max-package-members``). Every execution
+runs in a child forked from this server (no interpreter start-up, no state
+shared between executions), in its own process group and cgroup slot and
+its own writable current directory, with stdout and stderr redirected at
+the file-descriptor level to a private log file; a result whose JSON text
+is longer than ``--max-result-size`` bytes fails the execution (see
+runtime_child.py, runtime_execution.py and runtime_limits.py).
 """
 
 import argparse
@@ -52,12 +55,16 @@ import time
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runtime_child  # noqa: E402 - a sibling of this script
 import runtime_execution  # noqa: E402 - a sibling of this script
 import runtime_limits  # noqa: E402 - a sibling of this script
 
 DEFAULT_TIMEOUT = 5
 MAX_BODY_BYTES = 64 * 1024 * 1024
 DOWNLOAD_TIMEOUT = 30
+#: Limits of a downloaded package, unpacked.
+DEFAULT_MAX_UNPACKED_SIZE = 100 * 1024 * 1024
+DEFAULT_MAX_PACKAGE_MEMBERS = 10000
 #: Seconds between two looks for orphans to reap, as a sandbox's pid 1.
 REAP_INTERVAL = 0.2
 #: Seconds an idle server sleeps before it looks whether it should stop
@@ -80,24 +87,58 @@ class BadRequest(Exception):
 
 # --- packages -------------------------------------------------------------
 
-def _safe_extract(zip_path, dest):
-    """Unzip ``zip_path`` into ``dest``; no member may escape ``dest``."""
+def _safe_extract(zip_path, dest, max_size, max_members):
+    """Unzip ``zip_path`` into ``dest``; no member may escape ``dest``, and
+    the package may neither hold more than ``max_members`` members nor
+    unpack to more than ``max_size`` bytes: the sizes its directory
+    declares are checked first, and the bytes written are counted, since
+    a declared size may lie.
+    """
     import zipfile  # only for downloads: an idle worker does without
     root = os.path.realpath(dest)
     with zipfile.ZipFile(zip_path) as archive:
-        for member in archive.infolist():
+        members = archive.infolist()
+        if len(members) > max_members:
+            raise ValueError(f"the package has {len(members)} members, more "
+                             f"than the limit of {max_members}")
+        if sum(m.file_size for m in members) > max_size:
+            raise ValueError("the package unpacks to more than the limit "
+                             f"of {max_size} bytes")
+        for member in members:
             target = os.path.realpath(os.path.join(root, member.filename))
             if os.path.commonpath([root, target]) != root:
                 raise ValueError(f"package member {member.filename!r} "
                                  "escapes the package directory")
-        archive.extractall(root)
+        budget = max_size
+        for member in members:
+            target = os.path.join(root, member.filename)
+            if member.is_dir():
+                os.makedirs(target, exist_ok=True)
+                continue
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with archive.open(member) as src, open(target, "wb") as out:
+                while True:
+                    chunk = src.read(65536)
+                    if not chunk:
+                        break
+                    budget -= len(chunk)
+                    if budget < 0:
+                        raise ValueError("the package unpacks to more than "
+                                         f"the limit of {max_size} bytes")
+                    out.write(chunk)
 
 
 class Packages:
-    """The directory holding one sub-directory of code per function."""
+    """The directory holding one sub-directory of code per function.
 
-    def __init__(self, root):
+    :param max_size: bytes a downloaded package may unpack to.
+    :param max_members: members a downloaded package may hold.
+    """
+
+    def __init__(self, root, max_size=None, max_members=None):
         self.root = os.path.abspath(root)
+        self.max_size = max_size or DEFAULT_MAX_UNPACKED_SIZE
+        self.max_members = max_members or DEFAULT_MAX_PACKAGE_MEMBERS
         self._lock = threading.Lock()
 
     def path(self, function_id):
@@ -142,7 +183,8 @@ class Packages:
                 shutil.copyfileobj(resp, out)
             code_dir = os.path.join(tmp_dir, "code")
             os.mkdir(code_dir)
-            _safe_extract(zip_path, code_dir)
+            _safe_extract(zip_path, code_dir, self.max_size,
+                          self.max_members)
             os.rename(code_dir, func_dir)
         except (OSError, ValueError, zipfile.BadZipFile) as e:
             raise BadRequest(f"Failed to download function package from "
@@ -329,12 +371,31 @@ def parse_args(argv):
                         help="RLIMIT_FSIZE of an execution, in bytes.")
     parser.add_argument("--max-processes", type=int, default=0,
                         help="RLIMIT_NPROC of an execution; 0 for none.")
+    parser.add_argument("--max-result-size", type=int,
+                        default=runtime_limits.DEFAULT_RESULT_SIZE,
+                        help="Bytes of the largest result (as JSON) of an "
+                             "execution; 0 for no limit.")
+    parser.add_argument("--max-unpacked-size", type=int,
+                        default=DEFAULT_MAX_UNPACKED_SIZE,
+                        help="Bytes a downloaded package may unpack to.")
+    parser.add_argument("--max-package-members", type=int,
+                        default=DEFAULT_MAX_PACKAGE_MEMBERS,
+                        help="Files and directories a downloaded package "
+                             "may hold.")
+    parser.add_argument("--openstack-session", action="store_true",
+                        help="Import keystoneauth1 once at start, so that "
+                             "executions build context['os_session'] from "
+                             "their token without importing it.")
     parser.add_argument("--rlimit-memory", action="store_true",
                         help="Limit an execution's address space to its "
                              "memory_size (when no memory cgroup does).")
     parser.add_argument("--init", action="store_true",
                         help="Run as a sandbox's pid 1: ignore signals from "
                              "executions, reap orphans, refuse tracing.")
+    parser.add_argument("--lifeline-fd", metavar="READ:WRITE",
+                        help="An inherited pipe: close its write end and "
+                             "exit when the read end reaches its end (the "
+                             "process holding the other copy ended).")
     parser.add_argument("--no-spare-child", dest="spare_child",
                         action="store_false",
                         help="Fork each execution's child when it comes, "
@@ -348,14 +409,17 @@ def make_server(args):
     slots = runtime_limits.parse_slots(args.cgroups)
     limits = runtime_limits.Rlimits(
         nofile=args.max_open_files, fsize=args.max_file_size,
-        nproc=args.max_processes, memory=args.rlimit_memory)
+        nproc=args.max_processes, memory=args.rlimit_memory,
+        result_size=args.max_result_size)
     if args.socket_fd is not None:
         server = UnixServer(None, Handler, listening_fd=args.socket_fd)
     elif args.socket:
         server = UnixServer(os.path.abspath(args.socket), Handler)
     else:
         server = TCPServer((args.host, args.port), Handler)
-    server.setup_state(Packages(args.packages), args.verbose, slots, limits,
+    packages = Packages(args.packages, args.max_unpacked_size,
+                        args.max_package_members)
+    server.setup_state(packages, args.verbose, slots, limits,
                        args.spare_child)
     return server
 
@@ -381,9 +445,40 @@ def become_init(server):
     threading.Thread(target=reap, name="reaper", daemon=True).start()
 
 
+def watch_lifeline(server, spec):
+    """Stop at once, with every execution, when the lifeline ends.
+
+    :param spec: ``READ:WRITE``, the descriptors of the lifeline pipe.
+    """
+    fd, write_end = (int(part) for part in spec.split(":"))
+    try:
+        os.close(write_end)
+    except OSError:
+        pass  # whoever started the server closed it already
+
+    def watch():
+        while True:
+            try:
+                if not os.read(fd, 64):
+                    break
+            except InterruptedError:
+                continue
+            except OSError:
+                break
+        server.children.kill_all()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="lifeline", daemon=True).start()
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     server = make_server(args)
+    if args.lifeline_fd is not None:
+        watch_lifeline(server, args.lifeline_fd)
+    if args.openstack_session and not runtime_child.preload_keystoneauth():
+        print("keystoneauth1 is not installed: context['os_session'] will "
+              "be None.", file=sys.stderr)
     if args.init:
         become_init(server)
     else:

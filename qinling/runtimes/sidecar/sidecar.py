@@ -20,8 +20,14 @@ volume with the runtime container and downloads function packages into it:
   500 ``Failed to download function package from <url>, error: ...``.
 * ``GET /ping`` answers ``pong``.
 
+A package may hold at most ``--max-package-members`` members and unpack
+to at most ``--max-unpacked-size`` bytes: the sizes its central directory
+declares are checked first, and the bytes written are counted, since a
+declared size may lie.
+
 Usage: ``python3 sidecar.py [--host 127.0.0.1] [--port 9091]
-[--packages /var/qinling/packages]``.
+[--packages /var/qinling/packages] [--max-unpacked-size BYTES]
+[--max-package-members N]``.
 """
 
 import argparse
@@ -37,28 +43,54 @@ import zipfile
 
 DOWNLOAD_TIMEOUT = 30
 MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_MAX_UNPACKED_SIZE = 100 * 1024 * 1024
+DEFAULT_MAX_PACKAGE_MEMBERS = 10000
+CHUNK = 64 * 1024
 
 
 class DownloadError(Exception):
     """The package cannot be had; the message is for the caller."""
 
 
-def _safe_extract(zip_path, dest):
+def _safe_extract(zip_path, dest, max_size, max_members):
     root = os.path.realpath(dest)
+    too_large = ValueError(f"the package unpacks to more than the limit of "
+                           f"{max_size} bytes")
     with zipfile.ZipFile(zip_path) as archive:
-        for member in archive.infolist():
+        members = archive.infolist()
+        if len(members) > max_members:
+            raise ValueError(f"the package has {len(members)} members, more "
+                             f"than the limit of {max_members}")
+        if sum(member.file_size for member in members) > max_size:
+            raise too_large
+        for member in members:
             target = os.path.realpath(os.path.join(root, member.filename))
             if os.path.commonpath([root, target]) != root:
                 raise ValueError(f"package member {member.filename!r} "
                                  "escapes the package directory")
-        archive.extractall(root)
+        budget = max_size
+        for member in members:
+            target = os.path.join(root, member.filename)
+            if member.is_dir():
+                os.makedirs(target, exist_ok=True)
+                continue
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with archive.open(member) as source, open(target, "wb") as out:
+                for chunk in iter(lambda: source.read(CHUNK), b""):
+                    budget -= len(chunk)
+                    if budget < 0:
+                        raise too_large
+                    out.write(chunk)
 
 
 class Packages:
     """The shared packages directory; one download at a time."""
 
-    def __init__(self, root):
+    def __init__(self, root, max_size=DEFAULT_MAX_UNPACKED_SIZE,
+                 max_members=DEFAULT_MAX_PACKAGE_MEMBERS):
         self.root = os.path.abspath(root)
+        self.max_size = max_size
+        self.max_members = max_members
         self._lock = threading.Lock()
 
     def download(self, params):
@@ -90,8 +122,7 @@ class Packages:
             finally:
                 shutil.rmtree(tmp_dir, ignore_errors=True)
 
-    @staticmethod
-    def _fetch(url, token, tmp_dir, unzip):
+    def _fetch(self, url, token, tmp_dir, unzip):
         zip_path = os.path.join(tmp_dir, "package.zip")
         request = urllib.request.Request(url)
         if token:
@@ -102,7 +133,8 @@ class Packages:
         code_dir = os.path.join(tmp_dir, "code")
         os.mkdir(code_dir)
         if unzip:
-            _safe_extract(zip_path, code_dir)
+            _safe_extract(zip_path, code_dir, self.max_size,
+                          self.max_members)
         else:
             os.rename(zip_path, os.path.join(code_dir, "package.zip"))
 
@@ -161,10 +193,15 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9091)
     parser.add_argument("--packages", default="/var/qinling/packages")
+    parser.add_argument("--max-unpacked-size", type=int,
+                        default=DEFAULT_MAX_UNPACKED_SIZE)
+    parser.add_argument("--max-package-members", type=int,
+                        default=DEFAULT_MAX_PACKAGE_MEMBERS)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     server = http.server.ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
-    server.packages = Packages(args.packages)
+    server.packages = Packages(args.packages, args.max_unpacked_size,
+                               args.max_package_members)
     try:
         server.serve_forever(poll_interval=0.5)
     except KeyboardInterrupt:

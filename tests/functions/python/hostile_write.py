@@ -9,7 +9,8 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Hostile: try to write everywhere; only /tmp may take it."""
+"""Hostile: try to write everywhere; only /tmp and the function's own
+current directory may take it."""
 
 import os
 
@@ -19,7 +20,8 @@ def main(**kwargs):
     written = {}
     for path in ("/etc/qinling-evil", "/usr/evil", "/evil", here,
                  os.path.join(os.path.dirname(here), "evil.py"),
-                 "/var/qinling/packages/evil", "/tmp/fine"):
+                 "/var/qinling/packages/evil", "/tmp/fine",
+                 os.path.join(os.getcwd(), "fine")):
         try:
             with open(path, "a") as f:
                 f.write("evil\n")

@@ -262,3 +262,38 @@ def test_memory_is_limited_by_the_heap_without_cgroups(short_tmp_dir):
                                                          RESOURCE_MESSAGE)
     finally:
         server.stop()
+
+
+def test_a_result_over_the_limit_fails_naming_the_limit(short_tmp_dir):
+    server = NodeRuntime(os.path.join(short_tmp_dir, "r"),
+                         "--max-result-size", "1000")
+    try:
+        fid = server.deploy("""
+            exports.main = (context, input) => 'x'.repeat(input.size);
+        """)
+
+        small = server.execute(fid, {"size": 900})
+        large = server.execute(fid, {"size": 100 * 1024})
+    finally:
+        server.stop()
+
+    assert (small["success"], small["output"]) == (True, "x" * 900)
+    assert (large["success"], large["output"]) == (
+        False, "The function's result exceeded the limit of 1000 bytes.")
+
+
+def test_a_function_writes_files_in_its_own_directory(runtime):
+    fid = runtime.deploy("""
+        const fs = require('fs');
+        exports.main = () => {
+          fs.writeFileSync('made-here', 'x');
+          return [fs.readdirSync('.'), process.cwd() === process.env.TMPDIR];
+        };
+    """)
+
+    first = runtime.execute(fid)
+    again = runtime.execute(fid)
+
+    assert (first["success"], first["output"]) == (True, [["made-here"],
+                                                          True])
+    assert again["output"] == [["made-here"], True]

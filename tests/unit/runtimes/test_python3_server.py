@@ -277,16 +277,93 @@ def test_server_keeps_serving_after_a_timeout(runtime):
     assert runtime.execute(fast)["output"] == "still here"
 
 
-@pytest.mark.parametrize("code", [
-    "import os\ndef main():\n    os._exit(3)\n",
+@pytest.mark.parametrize("code, message", [
+    ("import os\ndef main():\n    os._exit(3)\n",
+     "The function's process exited with status 3 before returning a "
+     "result."),
     ("import os, signal\ndef main():\n"
-     "    os.kill(os.getpid(), signal.SIGKILL)\n"),
+     "    os.kill(os.getpid(), signal.SIGSEGV)\n",
+     "The function's process was killed by signal SIGSEGV before returning "
+     "a result."),
+    # Without a memory cgroup to ask, a SIGKILL may be the memory limit's.
+    ("import os, signal\ndef main():\n"
+     "    os.kill(os.getpid(), signal.SIGKILL)\n", RESOURCE_MESSAGE),
 ])
-def test_child_dying_without_result_reports_resource_consumption(
-        runtime, code):
+def test_a_child_dying_without_result_reports_how_it_died(runtime, code,
+                                                          message):
     fid = runtime.deploy(code)
     result = runtime.execute(fid)
-    assert (result["success"], result["output"]) == (False, RESOURCE_MESSAGE)
+    assert (result["success"], result["output"]) == (False, message)
+
+
+@pytest.mark.parametrize("code, message", [
+    ("import os\ndef main():\n    os.close(1)\n    print('x')\n",
+     "[Errno 9] Bad file descriptor"),
+    ("import os\ndef main():\n    os.close(1)\n    os.close(2)\n"
+     "    print('x')\n", "[Errno 9] Bad file descriptor"),
+    ("import os\ndef main():\n    os.closerange(0, 1024)\n    print('x')\n",
+     "The function closed the descriptor its result is reported on "
+     "([Errno 9] Bad file descriptor)."),
+])
+def test_a_function_closing_its_output_fails_with_the_real_error(
+        runtime, code, message):
+    fid = runtime.deploy(code)
+    result = runtime.execute(fid)
+    assert (result["success"], result["output"]) == (False, message)
+
+
+def test_a_result_over_the_limit_fails_naming_the_limit(short_tmp_dir):
+    limited = Runtime(os.path.join(short_tmp_dir, "r"),
+                      extra=("--max-result-size", "1000"))
+    try:
+        fid = limited.deploy("""
+            def main(size):
+                return "x" * size
+        """)
+        small = limited.execute(fid, {"size": 900})
+        large = limited.execute(fid, {"size": 100 * 1024})
+    finally:
+        limited.stop()
+    assert (small["success"], small["output"]) == (True, "x" * 900)
+    assert (large["success"], large["output"]) == (
+        False, "The function's result exceeded the limit of 1000 bytes.")
+
+
+def test_a_function_writes_files_in_its_own_directory(runtime):
+    fid = runtime.deploy("""
+        import os
+
+        def main():
+            with open("made-here", "w") as f:
+                f.write("x")
+            return os.listdir("."), os.getcwd() == os.environ["TMPDIR"]
+    """)
+    result = runtime.execute(fid)
+    again = runtime.execute(fid)
+    assert result["output"] == [["made-here"], True]
+    assert again["output"] == [["made-here"], True]
+    assert os.listdir(runtime.tmp) == []
+
+
+def test_a_functions_own_code_may_use_integers_of_any_length(runtime):
+    fid = runtime.deploy("""
+        def main():
+            return len(str(10 ** 5000))
+    """)
+    result = runtime.execute(fid)
+    assert (result["success"], result["output"]) == (True, 5001)
+
+
+def test_a_huge_integer_result_fails_clearly(runtime):
+    fid = runtime.deploy("""
+        def main():
+            return 10 ** 5000
+    """)
+    result = runtime.execute(fid)
+    assert result["success"] is False
+    assert result["output"].startswith(
+        "The function's result cannot be returned as JSON: Exceeds the "
+        "limit (4300 digits)")
 
 
 def test_module_state_does_not_leak_between_executions(runtime):

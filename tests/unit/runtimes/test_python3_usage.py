@@ -14,6 +14,7 @@
 import importlib
 import json
 import os
+import signal
 
 import pytest
 
@@ -36,15 +37,14 @@ def test_a_result_line_carries_the_reported_usage():
     line = json.dumps({"success": True, "output": 3,
                        "usage": {"cpu_time": 0.5, "memory_peak": 7}})
 
-    assert runtime_execution._parse_result(
-        line.encode() + b"\n", False, False) == (
+    assert runtime_execution._parse_result(line.encode() + b"\n") == (
         True, 3, {"cpu_time": 0.5, "memory_peak": 7})
 
 
 def test_a_result_line_without_usage_asks_for_reaping():
     line = json.dumps({"success": False, "output": "boom"})
 
-    assert runtime_execution._parse_result(line.encode(), False, False) == (
+    assert runtime_execution._parse_result(line.encode()) == (
         False, "boom", None)
 
 
@@ -63,3 +63,31 @@ def test_reported_usage_is_never_below_what_proc_shows():
     {"cpu_time": 1.0}])
 def test_a_report_that_is_not_usage_is_ignored(report):
     assert runtime_execution.Usage.of_report(report, os.getpid()) is None
+
+
+def _exited(code):
+    return code << 8
+
+
+FAILURE_TABLE = [
+    # (wait status, slot saw an OOM kill, message)
+    (_exited(3), False, "The function's process exited with status 3 "
+                        "before returning a result."),
+    (_exited(3), None, "The function's process exited with status 3 "
+                       "before returning a result."),
+    (_exited(125), False, "The function closed the descriptor its result "
+                          "is reported on ([Errno 9] Bad file descriptor)."),
+    (signal.SIGSEGV, False, "The function's process was killed by signal "
+                            "SIGSEGV before returning a result."),
+    (signal.SIGKILL, False, "The function's process was killed by signal "
+                            "SIGKILL before returning a result."),
+    (signal.SIGKILL, True, runtime_execution.RESOURCE_MESSAGE),
+    (signal.SIGKILL, None, runtime_execution.RESOURCE_MESSAGE),
+    (None, None, runtime_execution.RESOURCE_MESSAGE),
+]
+
+
+@pytest.mark.parametrize("status, oom, message", FAILURE_TABLE)
+def test_a_child_without_result_is_reported_as_what_ended_it(status, oom,
+                                                             message):
+    assert runtime_execution.failure_message(status, oom) == message

@@ -41,7 +41,7 @@ def free_port():
 
 def zip_of(files):
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in files.items():
             archive.writestr(name, text)
     return buf.getvalue()
@@ -53,6 +53,8 @@ def site():
     served = {"/hello.zip": zip_of({"main.js": "exports.main = () => 'hi';\n",
                                     "main.py": "def main():\n    return 1\n"}),
               "/evil.zip": zip_of({"../../evil": "x"}),
+              "/bomb.zip": zip_of({"zeros": b"\0" * (2 * 1024 * 1024)}),
+              "/many.zip": zip_of({"f%d" % i: "x" for i in range(20)}),
               "/junk.zip": b"not a zip"}
     tokens = []
 
@@ -94,7 +96,9 @@ def sidecar_url(tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = start([sys.executable, sidecar.__file__, "--port", str(port),
-                     "--packages", str(tmp_path / "packages")], url)
+                     "--packages", str(tmp_path / "packages"),
+                     "--max-unpacked-size", str(1024 * 1024),
+                     "--max-package-members", "10"], url)
     yield url, tmp_path / "packages"
     process.terminate()
     process.wait(10)
@@ -119,6 +123,9 @@ def test_a_package_is_downloaded_with_the_token_and_unzipped_once(
 @pytest.mark.parametrize("path,detail", [
     ("/junk.zip", "File is not a zip file"),
     ("/evil.zip", "escapes the package directory"),
+    ("/bomb.zip", "the package unpacks to more than the limit of 1048576 "
+                  "bytes"),
+    ("/many.zip", "the package has 20 members, more than the limit of 10"),
     ("/missing.zip", "HTTP Error 404")])
 def test_a_bad_package_fails_with_upstreams_message(sidecar_url, site, path,
                                                     detail):

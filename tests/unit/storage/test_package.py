@@ -14,6 +14,7 @@
 import hashlib
 import io
 import os
+import zipfile
 
 import pytest
 
@@ -47,3 +48,42 @@ def test_spool_refuses_and_leaves_no_file(tmp_path, chunks, max_size, md5sum,
 
     assert raised.value.message == message
     assert os.listdir(tmp_path) == []
+
+
+def _bomb(tmp_path, members=1, size=4 * 1024 * 1024):
+    """A small zip that unpacks to ``members`` files of ``size`` zeros."""
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for i in range(members):
+            archive.writestr("f%d" % i, b"\0" * size)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("members, size, limits, message", [
+    (1, 4 * 1024 * 1024, package.UnpackLimits(1024 * 1024, 100),
+     "Package unpacks to 4194304 bytes, more than the limit of 1048576 "
+     "bytes ([storage]max_package_unpacked_size)."),
+    (20, 10, package.UnpackLimits(1024 * 1024, 10),
+     "Package has 20 members, more than the limit of 10 "
+     "([storage]max_package_members)."),
+])
+def test_spool_refuses_a_package_over_the_unpack_limits_without_unpacking(
+        tmp_path, members, size, limits, message):
+    data = _bomb(tmp_path, members, size)
+    spool_dir = tmp_path / "spool"
+
+    with pytest.raises(exceptions.InputException) as raised:
+        package.spool(iter([data]), str(spool_dir), len(data) + 1,
+                      unpack_limits=limits)
+
+    assert raised.value.message == message
+    assert os.listdir(spool_dir) == []
+
+
+def test_spool_accepts_a_package_within_the_unpack_limits(tmp_path):
+    data = _bomb(tmp_path, 2, 1000)
+
+    path, _ = package.spool(iter([data]), str(tmp_path / "d"), len(data),
+                            unpack_limits=package.UnpackLimits(2000, 2))
+
+    assert open(path, "rb").read() == data

@@ -20,6 +20,7 @@ import pytest
 
 from qinling.orchestrator.local import cgroup_plan
 from qinling.orchestrator.local import cgroups
+from qinling.runtimes.python3 import runtime_limits
 
 HYBRID_MOUNTINFO = """\
 25 30 0:22 / /sys rw - sysfs sysfs rw
@@ -164,3 +165,50 @@ def test_a_process_entering_a_slot_is_killed_when_the_worker_goes(manager):
     worker.destroy()
 
     assert sleeper.wait(10) == -9
+
+
+SLOT_FILES_TABLE = [
+    (cgroup_plan.Hierarchy(1, ("memory",), "/m"),
+     {"oom": "memory.oom_control"}),
+    (cgroup_plan.Hierarchy(1, ("cpu",), "/c"),
+     {"cpu_quota": ("cpu.cfs_quota_us", "-1")}),
+    (cgroup_plan.Hierarchy(1, ("pids",), "/p"), {}),
+    (cgroup_plan.Hierarchy(2, ("memory", "cpu", "pids"), "/u"),
+     {"kill": "cgroup.kill", "cpu_quota": ("cpu.max", "max"),
+      "oom": "memory.events"}),
+]
+
+
+@pytest.mark.parametrize("hierarchy,expected", SLOT_FILES_TABLE)
+def test_a_slot_hands_its_server_the_files_to_end_an_execution(hierarchy,
+                                                               expected):
+    assert cgroup_plan.slot_files(hierarchy) == expected
+
+
+def test_leftovers_of_a_throttled_slot_are_killed_with_its_quota_lifted(
+        manager):
+    if "pids" not in manager.controllers or "cpu" not in manager.controllers:
+        pytest.skip("needs the pids and cpu controllers")
+    worker = manager.create_worker("w-leftovers", 1)
+    worker.apply(cgroup_plan.Limits(memory=64 * 1024 * 1024, millicpu=10,
+                                    processes=64))
+    spec, fds = worker.open_for_worker()
+    try:
+        slot = runtime_limits.parse_slots(spec).all[0]
+        assert slot.quota is not None
+        quota_before = os.pread(slot.quota[0], 64, 0)
+        sleepers = [subprocess.Popen(
+            ["sleep", "60"], preexec_fn=slot.enter) for _ in range(20)]
+        assert slot.process_count() == 20
+
+        assert slot.clean(10, before_check=lambda: [
+            s.poll() for s in sleepers])
+
+        assert [s.wait(10) for s in sleepers] == [-9] * 20
+        assert slot.process_count() == 0
+        assert os.pread(slot.quota[0], 64, 0) == quota_before
+        assert slot.was_oom_killed() in (False, None)
+    finally:
+        for fd in fds:
+            os.close(fd)
+        worker.destroy()

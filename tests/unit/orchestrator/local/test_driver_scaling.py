@@ -199,12 +199,68 @@ def test_workers_can_run_as_an_unprivileged_host_user(make_driver, spec):
         result = run(drv, spec())
 
         assert status.isolated and result.success, result.output
-        owners = {os.stat(f"/proc/{pid}").st_uid
-                  for pid in processes_mentioning(work_dir)}
-        assert owners == {nobody.pw_uid}
+        # bubblewrap itself sets the sandbox up as root; the runtime
+        # servers and their children run as nobody.
+        assert server_owners(work_dir) == {nobody.pw_uid}
     finally:
         drv.stop()
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def test_a_root_service_runs_workers_as_nobody_by_default(make_driver,
+                                                          spec, conf):
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    nobody = pwd.getpwnam("nobody")
+    drv = make_driver()
+    try:
+        status = drv.create_pool(RUNTIME, "python3", trusted=False)
+
+        result = run(drv, spec("import os\n\ndef main():\n"
+                               "    return os.getuid()\n"))
+
+        assert status.isolated and result.success, result.output
+        assert result.output == nobody.pw_uid
+        assert server_owners(conf.local.work_dir) == {nobody.pw_uid}
+    finally:
+        drv.stop()
+
+
+def server_owners(work_dir):
+    """Host uids of the runtime servers (and their children) started by
+    the sandboxes of ``work_dir``."""
+    sandboxes = [int(p) for p in processes_mentioning(work_dir)]
+    owners = set()
+    for pid in descendants(sandboxes):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            # (setpriv is still root while it starts a new server)
+            if sandbox.RUNTIME_DIR.encode() in b" ".join(argv) and \
+                    not argv[0].endswith((b"setpriv", b"bwrap")):
+                owners.add(os.stat(f"/proc/{pid}").st_uid)
+        except OSError:
+            continue
+    return owners
+
+
+def descendants(pids):
+    """``pids`` and every process below them."""
+    children = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = set(), list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo += children.get(pid, [])
+    return found
 
 
 def processes_mentioning(text):
@@ -233,8 +289,11 @@ def test_a_nodejs_function_runs_in_a_sandboxed_worker(make_driver, spec):
     result = run(drv, function, {"a": 1})
 
     assert status.isolated
+    # A root service runs its workers as nobody, never as a user mapped to
+    # root.
+    uid = sandbox.SANDBOX_UID if os.geteuid() else sandbox.NOBODY
     assert (result.success, result.output) == (True, {
-        "input": {"a": 1}, "context": {}, "uid": sandbox.SANDBOX_UID})
+        "input": {"a": 1}, "context": {}, "uid": uid})
     assert "Start execution: e1" in result.logs
 
 

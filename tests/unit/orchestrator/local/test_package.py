@@ -14,8 +14,14 @@
 import importlib.util
 import os
 import stat
+import zipfile
+
+import pytest
 
 from qinling.orchestrator.local import package
+
+LIMIT = 100 * 1024 * 1024
+MEMBERS = 10000
 
 
 def _mode(path):
@@ -27,7 +33,8 @@ def test_an_unzipped_package_has_world_readable_bytecode(make_zip, tmp_path):
     old_umask = os.umask(0o077)
     try:
         package.unzip(make_zip({"main.py": "def main():\n    return 1\n",
-                                "lib/util.py": "X = 1\n"}), dest)
+                                "lib/util.py": "X = 1\n"}), dest,
+                      LIMIT, MEMBERS)
     finally:
         os.umask(old_umask)
 
@@ -41,6 +48,48 @@ def test_a_module_that_does_not_compile_is_left_to_its_execution(
         make_zip, tmp_path):
     dest = str(tmp_path / "code")
 
-    package.unzip(make_zip({"main.py": "def main(:\n"}), dest)
+    package.unzip(make_zip({"main.py": "def main(:\n"}), dest, LIMIT,
+                  MEMBERS)
 
     assert os.listdir(dest) == ["main.py"]
+
+
+def _zeros_zip(tmp_path, members=1, size=1024 * 1024):
+    path = str(tmp_path / "zeros.zip")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for i in range(members):
+            archive.writestr("f%d.bin" % i, b"\0" * size)
+    return path
+
+
+@pytest.mark.parametrize("members, size, max_size, max_members, message", [
+    (1, 4 * 1024 * 1024, 1024 * 1024, 10,
+     "the package unpacks to more than the limit of 1048576 bytes "
+     "([storage]max_package_unpacked_size)"),
+    (5, 10, 1024 * 1024, 4,
+     "the package has 5 members, more than the limit of 4 "
+     "([storage]max_package_members)"),
+])
+def test_a_package_over_a_declared_limit_is_refused_and_leaves_nothing(
+        tmp_path, members, size, max_size, max_members, message):
+    dest = str(tmp_path / "code")
+
+    with pytest.raises(package.BadPackage) as raised:
+        package.unzip(_zeros_zip(tmp_path, members, size), dest, max_size,
+                      max_members)
+
+    assert str(raised.value) == message
+    assert not os.path.exists(dest)
+
+
+def test_unpacking_stops_at_the_limit_whatever_the_sizes_declare(tmp_path):
+    # What unzip does once the declared sizes passed: count what it writes.
+    root = tmp_path / "code"
+    root.mkdir()
+    with zipfile.ZipFile(_zeros_zip(tmp_path, 3, 1024 * 1024)) as archive:
+        with pytest.raises(package.BadPackage):
+            package._extract(archive, archive.infolist(), str(root),
+                             2 * 1024 * 1024 + 1)
+
+    written = sum(f.stat().st_size for f in root.iterdir())
+    assert written <= 2 * 1024 * 1024 + 1

@@ -11,6 +11,7 @@
 # under the License.
 """The command a worker is started with, and when it may run at all."""
 
+import errno
 import json
 import os
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 
 from qinling.orchestrator.local import process
 from qinling.orchestrator.local import sandbox
+from qinling.orchestrator.local import seccomp
 
 # A host with a merged /usr: /bin, /lib... are links into /usr.
 LINKS = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib",
@@ -209,7 +211,7 @@ def test_a_sandboxed_command_sees_no_host_environment_or_files(
     box = sandbox.Sandbox(conf)
     assert box.enabled, box.reason
     paths = process.paths(os.path.join(conf.local.work_dir, "w1"))
-    process.make_dirs(paths)
+    process.make_dirs(paths, shared=box.user is not None)
     script = tmp_path / "server.py"
     script.write_text(
         "import json, os\n"
@@ -219,7 +221,10 @@ def test_a_sandboxed_command_sees_no_host_environment_or_files(
     launch, fds = box.launch("/usr/bin/python3", (str(script),), paths,
                              -1, "", [], limits)
     try:
-        done = subprocess.run(launch.argv[:launch.argv.index("--") + 3],
+        # The interpreter and the script, after the last "--" (setpriv's
+        # when the service is root).
+        end = len(launch.argv) - launch.argv[::-1].index("--") + 2
+        done = subprocess.run(launch.argv[:end],
                               env=launch.env, pass_fds=fds,
                               capture_output=True, text=True, timeout=30)
     finally:
@@ -230,8 +235,9 @@ def test_a_sandboxed_command_sees_no_host_environment_or_files(
     assert "QINLING_DB_PASSWORD" not in env
     assert set(env) <= {"HOME", "LANG", "LC_CTYPE", "PATH", "PWD", "TMPDIR",
                         "PYTHONDONTWRITEBYTECODE"}
-    assert (uid, sees_host_dir, packages) == (sandbox.SANDBOX_UID, False,
-                                              [])
+    expected_uid = sandbox.SANDBOX_UID if box.user is None else box.user
+    assert (uid, sees_host_dir, packages) == (expected_uid, False, [])
+    assert uid != 0
 
 
 def test_an_interpreter_under_tmp_is_bound_after_the_private_tmp():
@@ -242,3 +248,99 @@ def test_an_interpreter_under_tmp_is_bound_after_the_private_tmp():
     bind = argv.index("/tmp/checkout/.venv")
     assert argv[tmpfs + 1] == "/tmp" and bind > tmpfs
     assert argv[bind - 1] == "--ro-bind"
+
+
+RUN_AS = ("/usr/bin/setpriv", 65534, 65534)
+
+
+def test_as_root_no_user_namespace_maps_a_sandbox_user_to_root():
+    args = argv(run_as=RUN_AS, extra_ro=("/opt/py",),
+                data_files=((7, "/opt/qinling/runtime/server.py"),))
+    assert "--unshare-user" not in args and "--uid" not in args
+    assert options_of(args, "--cap-drop") == ["ALL"]
+    assert options_of(args, "--cap-add") == ["CAP_SETUID", "CAP_SETGID"]
+    command = args[len(args) - args[::-1].index("--"):]
+    assert command == COMMAND
+    setpriv = args[args.index("/usr/bin/setpriv"):]
+    assert setpriv[:9] == ("/usr/bin/setpriv", "--reuid", "65534",
+                           "--regid", "65534", "--clear-groups",
+                           "--no-new-privs", "--inh-caps=-all", "--")
+
+
+def test_as_root_the_worker_user_can_reach_what_is_bound_for_it():
+    args = argv(run_as=RUN_AS, extra_ro=("/root/.pyenv/versions/3.11",),
+                data_files=((7, "/opt/qinling/runtime/server.py"),))
+    dirs = [args[i + 1] for i, a in enumerate(args) if a == "--dir"]
+    assert dirs == ["/etc", "/root", "/root/.pyenv", "/root/.pyenv/versions",
+                    "/var", "/var/qinling", "/opt", "/opt/qinling",
+                    "/opt/qinling/runtime"]
+    tmp = args.index("--tmpfs")
+    assert args[tmp - 4:tmp] == ("--perms", "1777", "--size", str(1 << 20))
+    data = args.index("--ro-bind-data")
+    assert args[data - 2:data] == ("--perms", "0444")
+
+
+def test_the_sandbox_passwd_names_the_worker_user():
+    passwd, group = sandbox.passwd_text(65534, 65534)
+    assert [line.split(":")[0] for line in passwd.splitlines()] == [
+        "root", "nobody"]
+    passwd, group = sandbox.passwd_text()
+    assert "qinling:x:1000:1000:" in passwd
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+@pytest.mark.parametrize("user, expected", [("", 65534), ("nobody", 65534)])
+def test_a_root_service_runs_workers_as_an_unprivileged_user(user, expected):
+    assert sandbox._worker_ids(user) == (expected, expected)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_a_root_service_refuses_root_as_the_worker_user():
+    with pytest.raises(ValueError) as raised:
+        sandbox._worker_ids("root")
+    assert str(raised.value) == ("[local]worker_user root is root: "
+                                 "sandboxed workers never run as root.")
+
+
+def test_the_seccomp_filter_is_known_only_for_known_machines():
+    assert len(seccomp.no_user_namespaces("x86_64")) % 8 == 0
+    assert len(seccomp.no_user_namespaces("aarch64")) % 8 == 0
+    assert seccomp.no_user_namespaces("sparc64") is None
+
+
+@needs_bwrap
+def test_a_sandboxed_function_cannot_create_a_user_namespace(conf,
+                                                             tmp_path):
+    box = sandbox.Sandbox(conf)
+    assert box.enabled, box.reason
+    paths = process.paths(os.path.join(conf.local.work_dir, "w2"))
+    process.make_dirs(paths, shared=box.user is not None)
+    script = tmp_path / "server.py"
+    script.write_text(
+        "import ctypes, os, threading\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "done = libc.unshare(0x10000000)\n"
+        "thread = threading.Thread(target=lambda: None)\n"
+        "thread.start(); thread.join()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    os._exit(7)\n"
+        "print(done, ctypes.get_errno() if done else 0,"
+        " os.waitpid(pid, 0)[1] >> 8)\n")
+    limits = sandbox.Limits(max_open_files=1024, max_file_size=2048)
+    launch, fds = box.launch("/usr/bin/python3", (str(script),), paths,
+                             -1, "", [], limits)
+    try:
+        end = len(launch.argv) - launch.argv[::-1].index("--") + 2
+        done = subprocess.run(launch.argv[:end], env=launch.env,
+                              pass_fds=fds, capture_output=True, text=True,
+                              timeout=30)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    assert done.returncode == 0, done.stderr
+    # Refused (by --disable-userns, or by the seccomp filter of a root
+    # service); threads and fork still work.
+    result, error, child_status = done.stdout.split()
+    assert result == "-1" and child_status == "7"
+    assert int(error) in (errno.EPERM, errno.ENOSPC)
