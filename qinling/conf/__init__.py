@@ -22,6 +22,7 @@ from qinling.conf import api
 from qinling.conf import default
 from qinling.conf import engine
 from qinling.conf import local
+from qinling.conf import metrics
 from qinling.conf import pecan
 from qinling.conf import resource_limits
 from qinling.conf import storage
@@ -30,7 +31,7 @@ from qinling.conf import webhooks
 CONF = cfg.CONF
 
 MODULES = (default, api, pecan, engine, local, storage, resource_limits,
-           webhooks)
+           webhooks, metrics)
 
 for _module in MODULES:
     _module.register_opts(CONF)

@@ -28,6 +28,8 @@ from oslo_log import log as logging
 
 from qinling import context as qinling_context
 from qinling import exceptions
+from qinling import metrics
+from qinling import notifications
 from qinling import states
 from qinling.db import api as db_api
 from qinling.engine import scaling
@@ -168,6 +170,9 @@ class ExecutionRunner:
             memory_peak=usage.get("memory_peak"))
         if final is None:
             LOG.info("Execution %s had already ended", execution_id)
+        else:
+            metrics.execution_ended(loaded, final)
+            notifications.execution_ended(ctx, loaded, final)
         return final
 
     def _run(self, ctx, loaded):

@@ -18,8 +18,10 @@ from oslo_log import log as logging
 import oslo_messaging as messaging
 
 from qinling import keystone
+from qinling import metrics
 from qinling import rpc
 from qinling.engine import endpoint as engine_endpoint
+from qinling.engine import instrumentation
 from qinling.orchestrator import base as orchestrator_base
 from qinling.storage import base as storage_base
 
@@ -31,8 +33,8 @@ class Engine:
 
     def __init__(self, conf):
         self._conf = conf
-        self.orchestrator = orchestrator_base.load(
-            conf.engine.orchestrator, conf)
+        self.orchestrator = instrumentation.InstrumentedOrchestrator(
+            orchestrator_base.load(conf.engine.orchestrator, conf))
         trusts = keystone.Keystone(conf) if conf.pecan.auth_enable else None
         self.endpoint = engine_endpoint.EngineEndpoint(
             conf, self.orchestrator, storage_base.load(conf),
@@ -40,6 +42,7 @@ class Engine:
         self._server = None
         self._stopping = threading.Event()
         self._expiry = None
+        self._collector = None
 
     def start(self, transport=None):
         """Recover pools, then serve RPC on ``transport`` if one is given.
@@ -48,6 +51,8 @@ class Engine:
         ``[engine]function_service_check_interval`` seconds.
         """
         self.endpoint.recover()
+        self._collector = metrics.register_workers_collector(
+            instrumentation.pool_counter(self.orchestrator))
         self._expiry = threading.Thread(target=self._expire_idle_workers,
                                         name="idle-worker-expiry",
                                         daemon=True)
@@ -76,4 +81,6 @@ class Engine:
             self._server.wait()
         if self._expiry is not None:
             self._expiry.join()
+        if self._collector is not None:
+            metrics.unregister(self._collector)
         self.orchestrator.stop()
