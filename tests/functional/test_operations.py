@@ -190,3 +190,114 @@ def test_healthcheck_fails_with_the_reason_when_no_engine_answers(
     assert resp.status_code == 503
     assert "database: OK" in resp.text
     assert "engine: none answered on topic" in resp.text
+
+
+def test_usage_sums_executions_cpu_and_memory_time_per_function(api,
+                                                                runtime):
+    memory = 48 * 1024 * 1024
+    function = api.create_function(
+        runtime["id"], api_client.sample_zip("hello_world"),
+        memory_size=memory)
+    other = api.create_function(runtime["id"],
+                                api_client.sample_zip("hello_world"))
+    executions = [api.execute(function["id"]) for _ in range(3)]
+    executions.append(api.execute(other["id"]))
+    assert all(e["status"] == "success" for e in executions), executions
+
+    resp = api.get("/v1/usage", headers=JSON, params={
+        "start": "2000-01-01T00:00:00Z", "end": "2100-01-01T00:00:00Z"})
+
+    assert resp.status_code == 200, resp.text
+    usage = resp.json()
+    assert usage["project_id"] == "default"
+    assert usage["start"] == "2000-01-01T00:00:00Z"
+    by_function = {u["function_id"]: u for u in usage["functions"]}
+    mine = by_function[function["id"]]
+    assert mine["executions"] == 3
+    durations = [json_duration(e) for e in executions[:3]]
+    assert mine["duration"] == pytest.approx(sum(durations), abs=1e-3)
+    assert mine["memory_byte_seconds"] == pytest.approx(
+        memory * sum(durations), rel=1e-3)
+    assert mine["cpu_time"] >= 0
+    assert by_function[other["id"]]["executions"] == 1
+    assert usage["total"]["executions"] >= 4
+
+
+def json_duration(execution):
+    import json
+    return json.loads(execution["result"])["duration"]
+
+
+def test_usage_of_a_period_before_the_executions_is_empty(api, runtime):
+    resp = api.get("/v1/usage", headers=JSON, params={
+        "start": "2001-01-01T00:00:00Z", "end": "2001-02-01T00:00:00Z"})
+
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["functions"] == []
+    assert resp.json()["total"]["executions"] == 0
+
+
+@pytest.mark.parametrize("params, faultstring", [
+    ({"start": "yesterday"}, "Invalid start: 'yesterday' is not an ISO 8601 "
+     "time such as 2026-01-31T00:00:00Z."),
+    ({"start": "2026-02-01T00:00:00Z", "end": "2026-01-01T00:00:00Z"},
+     "The start of the period must be before its end."),
+])
+def test_usage_with_a_bad_period_is_a_400(api, params, faultstring):
+    resp = api.get("/v1/usage", headers=JSON, params=params)
+
+    assert resp.status_code == 400
+    assert resp.json()["faultstring"] == faultstring
+
+
+@pytest.fixture(scope="module")
+def keystone_callers(auth_server, keystone):
+    from tests.functional import test_auth
+    return {
+        "member": test_auth.Caller(auth_server.url, keystone.token("user-a")),
+        "other": test_auth.Caller(auth_server.url, keystone.token("user-b")),
+        "admin": test_auth.Caller(auth_server.url, keystone.token("admin")),
+        "anonymous": test_auth.Caller(auth_server.url, None),
+    }
+
+
+@pytest.mark.parametrize("who, status", [
+    ("anonymous", 401), ("member", 403), ("admin", 200)])
+def test_metrics_with_auth_on_are_for_admins(keystone_callers, who, status):
+    resp = keystone_callers[who].request("GET", "/metrics")
+
+    assert resp.status_code == status, resp.text
+    if status == 200:
+        assert "qinling_api_requests_total" in resp.text
+    else:
+        assert resp.json()["faultstring"]
+
+
+@pytest.mark.parametrize("who, detailed", [
+    ("anonymous", False), ("member", False), ("admin", True)])
+def test_healthcheck_with_auth_on_is_open_and_detailed_for_admins(
+        keystone_callers, who, detailed):
+    resp = keystone_callers[who].request("GET", "/healthcheck",
+                                         headers=JSON)
+
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["detailed"] is detailed
+
+
+def test_usage_of_another_project_is_for_admins(keystone_callers, keystone):
+    project_a = keystone.projects["project-a"]
+    own = keystone_callers["member"].request("GET", "/v1/usage")
+    assert own.status_code == 200, own.text
+    assert own.json()["project_id"] == project_a
+
+    refused = keystone_callers["other"].request(
+        "GET", "/v1/usage", params={"project_id": project_a})
+    allowed = keystone_callers["admin"].request(
+        "GET", "/v1/usage", params={"project_id": project_a})
+
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["faultstring"] == "Operation not allowed"
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["project_id"] == project_a
+    assert keystone_callers["anonymous"].request(
+        "GET", "/v1/usage").status_code == 401
