@@ -17,6 +17,7 @@ collects them for oslo-config-generator.
 
 from oslo_config import cfg
 from oslo_db import options as db_options
+from oslo_policy import opts as policy_opts
 
 from qinling.conf import api
 from qinling.conf import default
@@ -38,3 +39,6 @@ for _module in MODULES:
 
 # The embedded default database: a SQLite file under state_path.
 db_options.set_defaults(CONF, connection="sqlite:///$state_path/qinling.sqlite")
+# Secure RBAC's personas are the defaults, but the rules they replace still
+# allow until the operator turns enforce_new_defaults on (qinling.policies).
+policy_opts.set_defaults(CONF, enforce_new_defaults=False)

@@ -14,7 +14,7 @@
 from qinling.policies import base
 
 rules = [
-    base.rule("usage:get", base.ADMIN_OR_OWNER,
+    base.rule("usage:get", base.READER,
               "Show the caller's project's usage over a period.", "GET",
               "/v1/usage"),
     base.rule("usage:get:all_projects", base.ADMIN,
