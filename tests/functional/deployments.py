@@ -178,7 +178,8 @@ class Deployment:
             self._cleanups.append(drop)
             config["DEFAULT"]["transport_url"] = RABBIT_URL
             config["database"] = {"connection": url}
-            config["engine"] = {"topic": "qinling_test_%s" % uuid.uuid4().hex}
+            config.setdefault("engine", {})["topic"] = \
+                "qinling_test_%s" % uuid.uuid4().hex
             write_config(self.config_file, config)
             subprocess.run(
                 [os.path.join(BIN, "qinling-db-manage"), "--config-file",

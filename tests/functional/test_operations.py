@@ -142,7 +142,10 @@ def split_deployment(tmp_path_factory):
     engine_port = deployments.free_port()
     deployment = deployments.Deployment(
         "rabbit-mariadb", str(tmp_path_factory.mktemp("split")),
-        {"metrics": {"engine_port": engine_port}})
+        {"metrics": {"engine_port": engine_port},
+         # A call no engine answers fails soon after the function's
+         # timeout.
+         "engine": {"rpc_timeout_margin": 1}})
     try:
         deployment.start()
     except deployments.Unavailable as e:
@@ -190,6 +193,25 @@ def test_healthcheck_fails_with_the_reason_when_no_engine_answers(
     assert resp.status_code == 503
     assert "database: OK" in resp.text
     assert "engine: none answered on topic" in resp.text
+
+
+def test_rpc_errors_are_counted_when_no_engine_answers(split_deployment):
+    # After test_healthcheck_fails_with_the_reason_when_no_engine_answers,
+    # which stopped the engine.
+    engine = next(p for p in split_deployment.processes
+                  if p.name == "qinling-engine")
+    assert engine.popen.poll() is not None
+    api = api_client.Api(split_deployment.url)
+    function = next(f for f in api.get("/v1/functions").json()["functions"])
+    api.http.put(api.url + "/v1/functions/%s" % function["id"],
+                 data={"timeout": "1"})
+
+    api.post("/v1/executions", json={"function_id": function["id"]},
+             timeout=60)
+
+    text = api.get("/metrics").text
+    assert _metric(text, "qinling_rpc_errors_total",
+                   method="create_execution", error="MessagingTimeout") >= 1
 
 
 def test_usage_sums_executions_cpu_and_memory_time_per_function(api,
