@@ -84,9 +84,33 @@ class _Sender:
         self._thread.join(timeout)
 
 
-def init(conf):
+class _InlineSender:
+    """Sends each notification at once, trying the bus a few times: for a
+    WSGI server that may fork after loading the application, where a
+    thread started at load would not survive."""
+
+    RETRIES = 2
+
+    def __init__(self, notifier):
+        self._notifier = notifier.prepare(retry=self.RETRIES)
+
+    def put(self, ctx, event_type, payload):
+        try:
+            self._notifier.info(ctx, event_type, payload)
+        except Exception:
+            LOG.exception("Sending the %s notification failed", event_type)
+
+    def stop(self, timeout):
+        """Nothing is queued."""
+
+
+def init(conf, background=True):
     """Start sending notifications if ``[oslo_messaging_notifications]``
-    names a driver; call once per process, before serving."""
+    names a driver; call once per process, before serving.
+
+    :param background: send from a thread (see :class:`_Sender`); else
+        inline (see :class:`_InlineSender`).
+    """
     global _sender
     rpc.register_transport_opts(conf)
     transport = messaging.get_notification_transport(conf)
@@ -97,7 +121,7 @@ def init(conf):
         serializer=rpc.ContextSerializer())
     with _lock:
         if _sender is None:
-            _sender = _Sender(notifier)
+            _sender = (_Sender if background else _InlineSender)(notifier)
 
 
 def cleanup(timeout=5):
