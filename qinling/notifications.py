@@ -37,11 +37,13 @@ import threading
 
 from oslo_log import log as logging
 import oslo_messaging as messaging
+from oslo_messaging import opts as messaging_opts
 
 from qinling import rpc
 
 LOG = logging.getLogger(__name__)
 
+NOTIFICATIONS_GROUP = "oslo_messaging_notifications"
 #: notifications waiting for the bus before new ones are dropped.
 QUEUE_SIZE = 10000
 
@@ -113,15 +115,22 @@ def init(conf, background=True):
     """
     global _sender
     rpc.register_transport_opts(conf)
-    transport = messaging.get_notification_transport(conf)
+    _register_opts(conf)
     if not conf.oslo_messaging_notifications.driver:
         return
+    transport = messaging.get_notification_transport(conf)
     notifier = messaging.Notifier(
         transport, publisher_id="qinling.%s" % socket.gethostname(),
         serializer=rpc.ContextSerializer())
     with _lock:
         if _sender is None:
             _sender = (_Sender if background else _InlineSender)(notifier)
+
+
+def _register_opts(conf):
+    for group, opts in messaging_opts.list_opts():
+        if group == NOTIFICATIONS_GROUP:
+            conf.register_opts(opts, group=group)
 
 
 def cleanup(timeout=5):
