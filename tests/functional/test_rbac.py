@@ -11,10 +11,10 @@
 # under the License.
 """Secure RBAC against a real Keystone, with the old and the new defaults.
 
-``auth_server`` runs with ``[oslo_policy]enforce_new_defaults`` off (the
-default: the deprecated rules still allow); ``new_defaults_server`` with it
-on. reader-a has only the ``reader`` role in project-a, whose member user-a
-owns the resources.
+One server runs with ``[oslo_policy]enforce_new_defaults`` off (the
+default: the deprecated rules still allow), another with it on. reader-a
+has only the ``reader`` role in project-a, whose member user-a owns the
+resources.
 """
 
 import json
@@ -30,13 +30,14 @@ from tests.functional import test_auth
 from tests.functional.test_auth import owned  # noqa: F401
 
 
-@pytest.fixture(scope="module")
-def new_defaults_server(keystone, tmp_path_factory):
+def _server(keystone, tmp_path_factory, enforce_new_defaults):
+    # A short name: the workers' unix sockets live under its directory.
     return conftest._deployment(
-        "all-in-one-keystone-new-defaults", tmp_path_factory, {
+        "all-in-one-rbac-%s" % enforce_new_defaults,
+        tmp_path_factory, {
             "pecan": {"auth_enable": "true"},
             "keystone_authtoken": keystone.authtoken_options(),
-            "oslo_policy": {"enforce_new_defaults": "true"},
+            "oslo_policy": {"enforce_new_defaults": enforce_new_defaults},
             # Functions call Keystone on loopback through their os_session.
             "local": {"network": "host"},
         })
@@ -48,10 +49,11 @@ def server_kind(request):
 
 
 @pytest.fixture(scope="module")
-def rbac_server(server_kind, request):
-    if server_kind == "old-defaults":
-        return request.getfixturevalue("auth_server")
-    return request.getfixturevalue("new_defaults_server")
+def rbac_server(server_kind, keystone, tmp_path_factory):
+    """A server of its own for each setting, so that the resources these
+    tests make meet no others."""
+    return _server(keystone, tmp_path_factory,
+                   "true" if server_kind == "new-defaults" else "false")
 
 
 @pytest.fixture(scope="module")
