@@ -11,8 +11,13 @@
 # under the License.
 """Sphinx configuration of the Function Engine API reference."""
 
-extensions = ["os_api_ref"]
+extensions = ["os_api_ref", "openstackdocstheme"]
 html_theme = "openstackdocs"
+# openstackdocstheme: links to the repository and bug tracker.
+openstackdocs_repo_name = "openstack/qinling"
+openstackdocs_bug_project = "qinling"
+openstackdocs_bug_tag = "api-ref"
+openstackdocs_auto_name = False
 project = "Function Engine API Reference"
 copyright = "Qinling contributors"
 master_doc = "index"

@@ -11,8 +11,13 @@
 # under the License.
 """Sphinx configuration of the Qinling documentation."""
 
-extensions = ["oslo_config.sphinxext", "reno.sphinxext"]
+extensions = ["openstackdocstheme", "oslo_config.sphinxext", "reno.sphinxext"]
 html_theme = "openstackdocs"
+# openstackdocstheme: links to the repository and bug tracker.
+openstackdocs_repo_name = "openstack/qinling"
+openstackdocs_bug_project = "qinling"
+openstackdocs_bug_tag = "doc"
+openstackdocs_auto_name = False
 project = "Qinling"
 copyright = "Qinling contributors"
 master_doc = "index"

@@ -25,9 +25,12 @@ from oslo_middleware import request_id
 import pecan
 
 from qinling import keystone
+from qinling.api import access_log
 from qinling.api import acl
 from qinling.api import errors
+from qinling.api import health
 from qinling.api import hooks
+from qinling.api import metrics_endpoint
 from qinling.services import aliases
 from qinling.services import executions
 from qinling.services import functions
@@ -65,9 +68,10 @@ def setup_app(conf, engine_client, storage=None, services=None):
         shares them with its periodic tasks.
     """
     services = services or build_services(conf, engine_client, storage)
+    enforcer = acl.build_enforcer(conf)
     app_hooks = [
         hooks.ContextHook(conf.pecan.auth_enable),
-        hooks.ServicesHook(conf, services, acl.build_enforcer(conf)),
+        hooks.ServicesHook(conf, services, enforcer),
         errors.JsonErrorHook(), hooks.InputHook(conf)]
     if conf.pecan.auth_enable:
         app_hooks.insert(0, hooks.AuthHook())
@@ -78,9 +82,14 @@ def setup_app(conf, engine_client, storage=None, services=None):
         force_canonical=False,
         guess_content_type_from_ext=False,
     )
+    # /metrics and /healthcheck answer before pecan, after Keystone (which
+    # lets a request without a token through: they decide themselves).
+    app = metrics_endpoint.MetricsEndpoint(app, enforcer)
+    app = health.Healthcheck(app, conf, enforcer)
     if conf.pecan.auth_enable:
         app = auth_token.AuthProtocol(
             app, {"oslo_config_config": conf, "delay_auth_decision": True})
+    app = access_log.AccessLog(app)
     app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
     app = cors.CORS(app, conf)
     return errors.FaultMiddleware(request_id.RequestId(app))

@@ -17,6 +17,8 @@ the default locations or ``$QINLING_CONFIG_FILE``.
 
 import os
 
+from qinling import metrics
+from qinling import notifications
 from qinling import rpc
 from qinling.api import app as api_app
 from qinling.cmd import config
@@ -30,5 +32,8 @@ def init_application():
     if not rpc.transport_configured(conf):
         raise RuntimeError("The WSGI API needs [DEFAULT]transport_url.")
     config.prepare_database(conf, migrate=False)
-    client = rpc.EngineClient.over_messaging(conf, rpc.get_transport(conf))
+    # No thread: the WSGI server may fork after loading the application.
+    notifications.init(conf, background=False)
+    client = metrics.RpcErrorCounter(
+        rpc.EngineClient.over_messaging(conf, rpc.get_transport(conf)))
     return api_app.setup_app(conf, client)

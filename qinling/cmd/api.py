@@ -25,6 +25,8 @@ import sys  # noqa: E402
 from eventlet import wsgi  # noqa: E402
 from oslo_log import log as logging  # noqa: E402
 
+from qinling import metrics  # noqa: E402
+from qinling import notifications  # noqa: E402
 from qinling import rpc  # noqa: E402
 from qinling.api import app as api_app  # noqa: E402
 from qinling.cmd import config  # noqa: E402
@@ -39,12 +41,19 @@ def main():
         sys.exit("qinling-api needs [DEFAULT]transport_url to reach the "
                  "engine; use qinling-server to run both in one process.")
     config.prepare_database(conf, migrate=False)
-    client = rpc.EngineClient.over_messaging(conf, rpc.get_transport(conf))
+    notifications.init(conf)
+    client = metrics.RpcErrorCounter(
+        rpc.EngineClient.over_messaging(conf, rpc.get_transport(conf)))
     services = api_app.build_services(conf, client)
     app = api_app.setup_app(conf, client, services=services)
     periodics.start_api_tasks(conf, services)
+    if conf.metrics.port:
+        LOG.info("Metrics served on http://%s:%s/metrics", conf.metrics.host,
+                 metrics.serve(conf.metrics.host, conf.metrics.port))
     sock = eventlet.listen((conf.api.host, conf.api.port))
     LOG.info("Qinling API listening on http://%s:%s", conf.api.host,
              sock.getsockname()[1])
-    wsgi.server(sock, app, log=LOG, max_size=conf.api.threads * 10,
+    # qinling.api.access_log writes the access log.
+    wsgi.server(sock, app, log=LOG, log_output=False,
+                max_size=conf.api.threads * 10,
                 keepalive=True)

@@ -30,6 +30,8 @@ def load(argv=None, default_config_files=None):
     """
     logging.register_options(CONF)
     rpc.register_transport_opts(CONF)
+    # The engine answers oslo.messaging's ping, which /healthcheck sends.
+    CONF.set_default("rpc_ping_enabled", True)
     CONF(sys.argv[1:] if argv is None else argv, project="qinling",
          default_config_files=default_config_files)
     logging.setup(CONF, "qinling")

@@ -17,6 +17,8 @@ import threading
 
 from oslo_log import log as logging
 
+from qinling import metrics
+from qinling import notifications
 from qinling import rpc
 from qinling.cmd import config
 from qinling.engine import service as engine_service
@@ -30,12 +32,17 @@ def main():
         sys.exit("qinling-engine needs [DEFAULT]transport_url to reach the "
                  "API; use qinling-server to run both in one process.")
     config.prepare_database(conf, migrate=False)
+    notifications.init(conf)
     engine = engine_service.Engine(conf)
     engine.start(rpc.get_transport(conf))
+    if conf.metrics.engine_port:
+        LOG.info("Metrics served on http://%s:%s/metrics", conf.metrics.host,
+                 metrics.serve(conf.metrics.host, conf.metrics.engine_port))
 
     stop_event = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *args: stop_event.set())
     stop_event.wait()
     engine.stop()
+    notifications.cleanup()
     LOG.info("Qinling engine stopped")

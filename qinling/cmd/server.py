@@ -29,6 +29,8 @@ import threading
 from cheroot import wsgi
 from oslo_log import log as logging
 
+from qinling import metrics
+from qinling import notifications
 from qinling import rpc
 from qinling.api import app as api_app
 from qinling.cmd import config
@@ -55,6 +57,7 @@ def serve(conf, app, stop_event):
 def main():
     conf = config.load()
     config.prepare_database(conf, migrate=config.is_embedded_sqlite(conf))
+    notifications.init(conf)
 
     engine = engine_service.Engine(conf)
     transport = rpc.get_transport(conf) if rpc.transport_configured(conf) \
@@ -65,6 +68,9 @@ def main():
     services = api_app.build_services(conf, client)
     app = api_app.setup_app(conf, client, services=services)
     tasks = periodics.start_api_tasks(conf, services)
+    if conf.metrics.port:
+        LOG.info("Metrics served on http://%s:%s/metrics", conf.metrics.host,
+                 metrics.serve(conf.metrics.host, conf.metrics.port))
 
     stop_event = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -76,6 +82,7 @@ def main():
             task.stop()
         engine.stop()
         client.close()
+        notifications.cleanup()
         LOG.info("Qinling server stopped")
     _exit_at_once()
 

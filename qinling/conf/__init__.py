@@ -17,12 +17,14 @@ collects them for oslo-config-generator.
 
 from oslo_config import cfg
 from oslo_db import options as db_options
+from oslo_policy import opts as policy_opts
 
 from qinling.conf import api
 from qinling.conf import default
 from qinling.conf import engine
 from qinling.conf import executions
 from qinling.conf import local
+from qinling.conf import metrics
 from qinling.conf import pecan
 from qinling.conf import resource_limits
 from qinling.conf import storage
@@ -31,10 +33,13 @@ from qinling.conf import webhooks
 CONF = cfg.CONF
 
 MODULES = (default, api, pecan, engine, executions, local, storage,
-           resource_limits, webhooks)
+           resource_limits, webhooks, metrics)
 
 for _module in MODULES:
     _module.register_opts(CONF)
 
 # The embedded default database: a SQLite file under state_path.
 db_options.set_defaults(CONF, connection="sqlite:///$state_path/qinling.sqlite")
+# Secure RBAC's personas are the defaults, but the rules they replace still
+# allow until the operator turns enforce_new_defaults on (qinling.policies).
+policy_opts.set_defaults(CONF, enforce_new_defaults=False)

@@ -59,3 +59,9 @@ def history():
 def revision(message, autogenerate=False):
     """Write a new migration script (for contributors)."""
     _run(command.revision, message=message, autogenerate=autogenerate)
+
+
+def head_revision():
+    """Return the newest revision of the migrations in this code."""
+    from alembic import script
+    return script.ScriptDirectory.from_config(_config()).get_current_head()

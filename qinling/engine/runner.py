@@ -34,6 +34,8 @@ from oslo_utils import timeutils
 
 from qinling import context as qinling_context
 from qinling import exceptions
+from qinling import metrics
+from qinling import notifications
 from qinling import states
 from qinling import zaqar
 from qinling.db import api as db_api
@@ -167,7 +169,7 @@ class ExecutionRunner:
         if function is not None and retries.too_old(
                 execution.sync, execution.attempts, execution.created_at,
                 function.max_event_age, now):
-            return self._finish(admin, loaded, engine_id, states.ERROR, {
+            return self._finish(ctx, loaded, engine_id, states.ERROR, {
                 "output": retries.TOO_OLD % function.max_event_age,
                 "duration": 0}, "", {})
         start = time.monotonic()
@@ -197,14 +199,15 @@ class ExecutionRunner:
                 db_api.execution_requeue_by_engine(
                     admin, execution.id, engine_id, at, result)
                 return None
-        return self._finish(admin, loaded, engine_id, status, result, logs,
+        return self._finish(ctx, loaded, engine_id, status, result, logs,
                             usage)
 
-    def _finish(self, admin, loaded, engine_id, status, result, logs,
+    def _finish(self, ctx, loaded, engine_id, status, result, logs,
                 usage):
         execution = loaded.execution
         final = db_api.execution_finish_by_engine(
-            admin, execution.id, status, result, logs,
+            qinling_context.admin_context(), execution.id, status, result,
+            logs,
             cpu_time=usage.get("cpu_time"),
             memory_peak=usage.get("memory_peak"), engine_id=engine_id)
         if final is None:
@@ -212,6 +215,8 @@ class ExecutionRunner:
                      "has it", execution.id)
             return None
         final["attempts"] = execution.attempts
+        metrics.execution_ended(loaded, final)
+        notifications.execution_ended(ctx, loaded, final)
         if status != states.SUCCESS and not execution.sync:
             self._report_failure(execution, loaded.function, status, result)
         return final

@@ -19,8 +19,10 @@ from oslo_log import log as logging
 import oslo_messaging as messaging
 
 from qinling import keystone
+from qinling import metrics
 from qinling import rpc
 from qinling.engine import endpoint as engine_endpoint
+from qinling.engine import instrumentation
 from qinling.orchestrator import base as orchestrator_base
 from qinling.storage import base as storage_base
 
@@ -32,8 +34,8 @@ class Engine:
 
     def __init__(self, conf):
         self._conf = conf
-        self.orchestrator = orchestrator_base.load(
-            conf.engine.orchestrator, conf)
+        self.orchestrator = instrumentation.InstrumentedOrchestrator(
+            orchestrator_base.load(conf.engine.orchestrator, conf))
         trusts = keystone.Keystone(conf) if conf.pecan.auth_enable else None
         self.endpoint = engine_endpoint.EngineEndpoint(
             conf, self.orchestrator, storage_base.load(conf),
@@ -41,6 +43,7 @@ class Engine:
         self._server = None
         self._stopping = threading.Event()
         self._threads = []
+        self._collector = None
 
     def start(self, transport=None):
         """Recover pools, then serve RPC on ``transport`` if one is given.
@@ -52,6 +55,8 @@ class Engine:
         ``[engine]function_service_check_interval`` seconds.
         """
         self.endpoint.recover()
+        self._collector = metrics.register_workers_collector(
+            instrumentation.pool_counter(self.orchestrator))
         self.endpoint.dispatcher.start()
         LOG.info("Engine %s claims executions", self.engine_id)
         self._every("runtime-reconcile",
@@ -93,4 +98,6 @@ class Engine:
         self.endpoint.dispatcher.stop()
         for thread in self._threads:
             thread.join()
+        if self._collector is not None:
+            metrics.unregister(self._collector)
         self.orchestrator.stop()

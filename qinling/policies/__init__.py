@@ -21,6 +21,8 @@ from qinling.policies import execution
 from qinling.policies import function
 from qinling.policies import job
 from qinling.policies import runtime
+from qinling.policies import service
+from qinling.policies import usage
 from qinling.policies import webhook
 
 
@@ -28,4 +30,5 @@ def list_rules():
     return list(itertools.chain(
         base.list_rules(), runtime.list_rules(), function.list_rules(),
         alias.list_rules(), execution.list_rules(), job.list_rules(),
-        webhook.list_rules()))
+        webhook.list_rules(), service.list_rules(),
+        usage.list_rules()))

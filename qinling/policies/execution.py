@@ -16,7 +16,7 @@ from qinling.policies import base
 rules = base.owned_resource_rules(
     "execution", "/v1/executions", "an execution", "executions",
     actions=("create", "get", "get_all", "delete")) + [
-    base.rule("execution:get_log", base.ADMIN_OR_OWNER,
+    base.rule("execution:get_log", base.READER,
               "Show the log of an execution.", "GET",
               "/v1/executions/{id}/log"),
 ]

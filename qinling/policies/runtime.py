@@ -9,34 +9,26 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Runtime policies: managing runtimes is for administrators."""
-
-from oslo_policy import policy
+"""Runtime policies: managing runtimes is for administrators; any reader
+lists them (a runtime serves every project)."""
 
 from qinling.policies import base
 
 PATH = "/v1/runtimes"
+ONE = PATH + "/{runtime_id}"
 
 rules = [
-    policy.DocumentedRuleDefault(
-        "runtime:create", base.ADMIN, "Create a runtime.",
-        [{"method": "POST", "path": PATH}]),
-    policy.DocumentedRuleDefault(
-        "runtime:update", base.ADMIN, "Update a runtime.",
-        [{"method": "PUT", "path": PATH + "/{runtime_id}"}]),
-    policy.DocumentedRuleDefault(
-        "runtime:delete", base.ADMIN, "Delete a runtime.",
-        [{"method": "DELETE", "path": PATH + "/{runtime_id}"}]),
-    policy.DocumentedRuleDefault(
-        "runtime:get", "", "Show a runtime (own project's or public).",
-        [{"method": "GET", "path": PATH + "/{runtime_id}"}]),
-    policy.DocumentedRuleDefault(
-        "runtime:get_all", "", "List runtimes (own project's and public).",
-        [{"method": "GET", "path": PATH}]),
-    policy.DocumentedRuleDefault(
-        "runtime_pool:get_all", base.ADMIN,
-        "Show the worker pool of a runtime.",
-        [{"method": "GET", "path": PATH + "/{runtime_id}/pool"}]),
+    base.rule("runtime:create", base.ADMIN, "Create a runtime.", "POST",
+              PATH),
+    base.rule("runtime:update", base.ADMIN, "Update a runtime.", "PUT", ONE),
+    base.rule("runtime:delete", base.ADMIN, "Delete a runtime.", "DELETE",
+              ONE),
+    base.rule("runtime:get", base.ANY_READER,
+              "Show a runtime (own project's or public).", "GET", ONE),
+    base.rule("runtime:get_all", base.ANY_READER,
+              "List runtimes (own project's and public).", "GET", PATH),
+    base.rule("runtime_pool:get_all", base.ADMIN,
+              "Show the worker pool of a runtime.", "GET", ONE + "/pool"),
 ]
 
 

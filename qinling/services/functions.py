@@ -28,6 +28,7 @@ from oslo_log import log as logging
 from oslo_utils import uuidutils
 
 from qinling import exceptions
+from qinling import notifications
 from qinling import states
 from qinling import zaqar
 from qinling.db import api as db_api
@@ -296,7 +297,7 @@ class FunctionService:
         try:
             if self._keystone is not None:
                 trust_id = self._keystone.create_trust(ctx)
-            return db_api.function_create(ctx, dict(
+            function = db_api.function_create(ctx, dict(
                 values, id=function_id, count=0, latest_version=0,
                 trust_id=trust_id, code=code))
         except Exception:
@@ -305,6 +306,8 @@ class FunctionService:
             if md5:
                 self._storage.delete(ctx.project_id, function_id, md5)
             raise
+        notifications.resource_changed(ctx, "function", "create", function)
+        return function
 
     def get(self, ctx, function_id):
         return db_api.function_get(ctx, function_id)
@@ -399,6 +402,7 @@ class FunctionService:
                                  function.code["md5sum"])
         if set(values) & {"code", "entry", "cpu", "memory_size"}:
             self._engine.delete_function(ctx, function.id)
+        notifications.resource_changed(ctx, "function", "update", updated)
         return updated
 
     def _swift_update(self, ctx, code, new_code):
@@ -454,6 +458,7 @@ class FunctionService:
         """
         function, versions = db_api.function_delete(ctx, function_id,
                                                     check=_refuse_if_used)
+        notifications.resource_changed(ctx, "function", "delete", function)
         if function.trust_id and self._keystone is not None:
             self._keystone.delete_trust(ctx, function.trust_id)
         for version in versions:

@@ -38,6 +38,7 @@ from oslo_utils import timeutils
 
 from qinling import context
 from qinling import exceptions
+from qinling import notifications
 from qinling import states
 from qinling.db import api as db_api
 from qinling.services import executions as execution_service
@@ -244,11 +245,13 @@ class JobService:
         _check_lengths(values)
         schedule = plan_create(values, timeutils.utcnow())
         function_id, alias, version = targets.check(ctx, values)
-        return db_api.job_create(ctx, dict(
+        job = db_api.job_create(ctx, dict(
             schedule, name=values.get("name"), function_id=function_id,
             function_alias=alias, function_version=version or 0,
             function_input=values["function_input"],
             status=states.JOB_RUNNING))
+        notifications.resource_changed(ctx, "job", "create", job)
+        return job
 
     def get(self, ctx, job_id):
         return db_api.job_get(ctx, job_id)
@@ -274,10 +277,14 @@ class JobService:
                 ctx, job.id, expected, values):
             raise exceptions.ConflictException(
                 "Job %s changed meanwhile; try again." % job.id)
-        return db_api.job_get(ctx, job_id)
+        job = db_api.job_get(ctx, job_id)
+        notifications.resource_changed(ctx, "job", "update", job)
+        return job
 
     def delete(self, ctx, job_id):
+        job = db_api.job_get(ctx, job_id)
         db_api.job_delete(ctx, job_id)
+        notifications.resource_changed(ctx, "job", "delete", job)
 
 
 def run(executions, job):

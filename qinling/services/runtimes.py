@@ -12,6 +12,7 @@
 """Runtimes: rows the API writes, pools the engine builds."""
 
 from qinling import exceptions
+from qinling import notifications
 from qinling import states
 from qinling.db import api as db_api
 
@@ -31,6 +32,7 @@ class RuntimeService:
         runtime = db_api.runtime_create(
             ctx, dict(values, status=states.CREATING))
         self._engine.create_runtime(ctx, runtime.id)
+        notifications.resource_changed(ctx, "runtime", "create", runtime)
         return runtime
 
     def get(self, ctx, runtime_id):
@@ -66,7 +68,9 @@ class RuntimeService:
                                         runtime.image)
         elif values:
             db_api.runtime_update_by_engine(ctx, runtime_id, values)
-        return db_api.runtime_get(ctx, runtime_id)
+        runtime = db_api.runtime_get(ctx, runtime_id)
+        notifications.resource_changed(ctx, "runtime", "update", runtime)
+        return runtime
 
     def get_pool(self, ctx, runtime_id):
         """:returns: ``{"name": id, "capacity": {"total", "available"}}``."""
@@ -83,5 +87,6 @@ class RuntimeService:
 
         :raises NotAllowedException: functions still use the runtime.
         """
-        db_api.runtime_mark_deleting(ctx, runtime_id)
+        runtime = db_api.runtime_mark_deleting(ctx, runtime_id)
         self._engine.delete_runtime(ctx, runtime_id)
+        notifications.resource_changed(ctx, "runtime", "delete", runtime)

@@ -38,6 +38,8 @@ import requests
 
 from qinling import context
 from qinling import exceptions
+from qinling import metrics
+from qinling import notifications
 from qinling import zaqar
 from qinling.db import api as db_api
 from qinling.services import cloudevents
@@ -204,6 +206,12 @@ class SubscriptionConfirmer:
                 "queue_name": document.get("queue_name")}
 
 
+def _refusal(exc):
+    """The ``reason`` label of a refused delivery."""
+    return {404: "target_not_found", 409: "target_unavailable"}.get(
+        exc.http_code, "bad_request" if exc.http_code < 500 else "error")
+
+
 def plan_target(webhook, changes):
     """The new target an update asks for, or None if it keeps the old one.
 
@@ -237,13 +245,15 @@ class WebhookService:
         """:param values: the request's non-null fields."""
         _check_fields(values)
         function_id, alias, version = targets.check(ctx, values)
-        return db_api.webhook_create(ctx, {
+        webhook = db_api.webhook_create(ctx, {
             "function_id": function_id, "function_alias": alias,
             "function_version": version,
             "description": values.get("description"),
             "confirm_subscriptions": values.get("confirm_subscriptions",
                                                 False),
             "event_format": values.get("event_format", "raw")})
+        notifications.resource_changed(ctx, "webhook", "create", webhook)
+        return webhook
 
     def get(self, ctx, webhook_id):
         return db_api.webhook_get(ctx, webhook_id)
@@ -261,10 +271,14 @@ class WebhookService:
             function_id, alias, version = targets.check(ctx, target)
             values.update(function_id=function_id, function_alias=alias,
                           function_version=version)
-        return db_api.webhook_update(ctx, webhook_id, values)
+        webhook = db_api.webhook_update(ctx, webhook_id, values)
+        notifications.resource_changed(ctx, "webhook", "update", webhook)
+        return webhook
 
     def delete(self, ctx, webhook_id):
+        webhook = db_api.webhook_get(ctx, webhook_id)
         db_api.webhook_delete(ctx, webhook_id)
+        notifications.resource_changed(ctx, "webhook", "delete", webhook)
 
     def invoke(self, webhook_id, delivery, request_id=None):
         """Run the webhook's function on a delivery, asynchronously.
@@ -281,11 +295,18 @@ class WebhookService:
             return Invocation(answer=self._confirmation(webhook, document))
         ctx = context.Context(project_id=webhook.project_id,
                               request_id=request_id)
-        execution = self._executions.create(ctx, dict(
-            targets.execution_params(webhook),
-            input=execution_input(webhook, delivery), sync=False,
-            description=EXECUTION_DESCRIPTION % webhook.id),
-            max_running=self._conf.webhooks.max_running_executions)
+        try:
+            execution = self._executions.create(ctx, dict(
+                targets.execution_params(webhook),
+                input=execution_input(webhook, delivery), sync=False,
+                description=EXECUTION_DESCRIPTION % webhook.id),
+                max_running=self._conf.webhooks.max_running_executions)
+        except exceptions.TooManyRequests:
+            metrics.WEBHOOK_REFUSED.labels("too_many_running").inc()
+            raise
+        except exceptions.QinlingException as e:
+            metrics.WEBHOOK_REFUSED.labels(_refusal(e)).inc()
+            raise
         LOG.info("Webhook %s invoked: execution %s", webhook.id,
                  execution.id)
         return Invocation(execution_id=execution.id)

@@ -48,6 +48,7 @@ from qinling.db.api.executions import execution_queued_by_engine
 from qinling.db.api.executions import execution_renew_leases_by_engine
 from qinling.db.api.executions import execution_requeue_by_engine
 from qinling.db.api.executions import execution_to_run_by_engine
+from qinling.db.api.executions import execution_usage
 from qinling.db.api.functions import alias_create
 from qinling.db.api.functions import alias_delete
 from qinling.db.api.functions import alias_get
@@ -140,6 +141,7 @@ __all__ = [
     "execution_get",
     "ExecutionToRun",
     "execution_to_run_by_engine",
+    "execution_usage",
     "execution_list",
     "execution_delete",
     "execution_finish_by_engine",

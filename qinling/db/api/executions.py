@@ -575,3 +575,24 @@ def execution_lapse_leases_by_engine(ctx, engine_id):
             _EXECUTIONS.c.status == states.RUNNING).values(
             lease_expires_at=timeutils.utcnow()
             - datetime.timedelta(seconds=1))).rowcount
+
+
+@_TXN.reader
+def execution_usage(ctx, project_id, start, end):
+    """The ended executions of a project created in ``[start, end)``, with
+    the memory limit they ran with.
+
+    :returns: ``(function_id, function_version, cpu_time, result,
+        memory_size)`` tuples; ``memory_size`` is None for an execution
+        whose function (version) is gone.
+    """
+    e, f, v = models.Execution, models.Function, models.FunctionVersion
+    query = ctx.session.query(
+        e.function_id, e.function_version, e.cpu_time, e.result,
+        sa.func.coalesce(v.memory_size, f.memory_size)).outerjoin(
+        f, f.id == e.function_id).outerjoin(
+        v, sa.and_(v.function_id == e.function_id,
+                   v.version_number == e.function_version)).filter(
+        e.project_id == project_id, e.created_at >= start,
+        e.created_at < end, e.status != states.RUNNING)
+    return [tuple(row) for row in query]

@@ -22,6 +22,7 @@ import time
 from oslo_log import log as logging
 
 from qinling import exceptions
+from qinling import metrics
 from qinling.orchestrator import base
 from qinling.orchestrator.local import background
 from qinling.orchestrator.local import launcher as local_launcher
@@ -341,6 +342,7 @@ class LocalOrchestrator(base.Orchestrator):
         if runtime is None:
             raise exceptions.OrchestratorException(
                 f"Worker {name} was released while starting.")
+        started = time.monotonic()
         try:
             proc = self._launcher.start(name, runtime)
         except BaseException:
@@ -355,6 +357,8 @@ class LocalOrchestrator(base.Orchestrator):
                 self._t.procs[name] = proc
                 if record.state == pool.STARTING:
                     pool.advance(record, "ready")
+                    metrics.POOL_REFILL.labels(record.runtime_id).observe(
+                        time.monotonic() - started)
         if not keep:
             background.stop_all([proc])
             raise exceptions.OrchestratorException(

@@ -18,6 +18,7 @@ from qinling.api.controllers.v1 import execution
 from qinling.api.controllers.v1 import function
 from qinling.api.controllers.v1 import job
 from qinling.api.controllers.v1 import runtime
+from qinling.api.controllers.v1 import usage as usage_controller
 from qinling.api.controllers.v1 import webhook
 
 
@@ -29,6 +30,7 @@ class Controller(object):
     aliases = alias.AliasesController()
     jobs = job.JobsController()
     webhooks = webhook.WebhooksController()
+    usage = usage_controller.UsageController()
 
     @pecan.expose("json")
     def index(self):
