@@ -40,8 +40,11 @@ JSON_FIELD_TYPES = {
     "cpu": (str, int),
     "memory_size": (str, int),
     "timeout": (str, int),
+    "retry_attempts": (str, int),
+    "max_event_age": (str, int),
 }
-JSON_TEXT_FIELDS = ("name", "description", "runtime_id", "entry")
+JSON_TEXT_FIELDS = ("name", "description", "runtime_id", "entry",
+                    "on_failure")
 JSON_NAMES = {str: "a string", int: "an integer", dict: "an object",
               bool: "a boolean", float: "a number", list: "an array"}
 
