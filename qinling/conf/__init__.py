@@ -21,6 +21,7 @@ from oslo_db import options as db_options
 from qinling.conf import api
 from qinling.conf import default
 from qinling.conf import engine
+from qinling.conf import kubernetes
 from qinling.conf import local
 from qinling.conf import pecan
 from qinling.conf import resource_limits
@@ -29,8 +30,8 @@ from qinling.conf import webhooks
 
 CONF = cfg.CONF
 
-MODULES = (default, api, pecan, engine, local, storage, resource_limits,
-           webhooks)
+MODULES = (default, api, pecan, engine, local, kubernetes, storage,
+           resource_limits, webhooks)
 
 for _module in MODULES:
     _module.register_opts(CONF)
