@@ -237,26 +237,34 @@ EOF
 # ---------------------------------------------------------------- processes
 
 start_daemon() {
-    # start_daemon NAME COMMAND...: run in the background, PID in $RUN.
+    # start_daemon NAME COMMAND...: run in the background; the PID file
+    # holds the PID and the executable, so that `down` never signals a
+    # process that merely reused the PID.
     local name=$1; shift
-    if [ -f "$RUN/$name.pid" ] && kill -0 "$(cat "$RUN/$name.pid")" 2>/dev/null; then
-        return 0
-    fi
+    if daemon_alive "$name"; then return 0; fi
     log "starting $name"
     setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null &
-    echo $! > "$RUN/$name.pid"
+    local pid=$!
+    echo "$pid $(command -v "$1")" > "$RUN/$name.pid"
+}
+
+daemon_alive() {
+    local name=$1 pid exe
+    [ -f "$RUN/$name.pid" ] || return 1
+    read -r pid exe < "$RUN/$name.pid"
+    [ -n "$pid" ] && [ "$(readlink -f "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$exe")" ]
 }
 
 stop_daemon() {
-    local name=$1 pid
+    local name=$1 pid exe
     [ -f "$RUN/$name.pid" ] || return 0
-    pid=$(cat "$RUN/$name.pid")
-    if kill -0 "$pid" 2>/dev/null; then
+    read -r pid exe < "$RUN/$name.pid"
+    if daemon_alive "$name"; then
         log "stopping $name ($pid)"
         kill "$pid" 2>/dev/null || true
         local i
-        for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+        for i in $(seq 1 100); do daemon_alive "$name" || break; sleep 0.1; done
+        daemon_alive "$name" && kill -KILL "$pid" 2>/dev/null || true
     fi
     rm -f "$RUN/$name.pid"
 }
@@ -397,6 +405,11 @@ ensure_bridge() {
 cmd_up() {
     if cmd_status >/dev/null 2>&1; then cmd_env; return 0; fi
     cmd_build
+    # What a cluster that was not brought down left (its processes gone).
+    if [ -d "$RUN" ] || [ -d "$STATE" ]; then
+        log "cleaning up a previous cluster"
+        cmd_down
+    fi
     mkdir -p "$STATE" "$LOGS" "$RUN"
     save_host_settings
     pki
@@ -484,12 +497,13 @@ containerd_tasks() {
 }
 
 cmd_down() {
-    [ -d "$RUN" ] || { log "nothing to stop"; return 0; }
+    [ -d "$RUN" ] || [ -d "$STATE" ] || { log "nothing to stop"; return 0; }
+    mkdir -p "$RUN"
     # Pods first, through the kubelet, so the CNI plugin takes their
     # network down; controllers first, so nothing recreates them.
     stop_daemon kube-controller-manager
     stop_daemon kube-scheduler
-    if [ -f "$RUN/kubelet.pid" ] && [ -f "$RUN/kube-apiserver.pid" ]; then
+    if daemon_alive kubelet && daemon_alive kube-apiserver; then
         delete_all_pods
         local i
         for i in $(seq 1 60); do
@@ -498,7 +512,14 @@ cmd_down() {
         done
     fi
     stop_daemon kubelet
-    # Whatever is left, through containerd itself.
+    # Whatever is left, through containerd itself (started again if it
+    # went without its containers: its shims outlive it).
+    if ! daemon_alive containerd && [ -f "$STATE/containerd/config.toml" ]; then
+        mkdir -p "$LOGS" "$RUN/containerd"
+        start_daemon containerd containerd --config "$STATE/containerd/config.toml"
+        local w
+        for w in $(seq 1 40); do [ -S "$CONTAINERD_SOCK" ] && break; sleep 0.5; done
+    fi
     local t
     for t in $(containerd_tasks); do
         ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks kill -s KILL "$t" >/dev/null 2>&1 || true
