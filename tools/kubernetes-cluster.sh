@@ -115,6 +115,24 @@ go_toolchain() {
     command -v gofmt >/dev/null || die "gofmt not found under $goroot/bin"
 }
 
+patch_reflect2() {
+    # The vendored github.com/modern-go/reflect2 v1.0.1 iterates maps in a
+    # way Go >= 1.18 no longer supports: kube-apiserver dies with a
+    # segmentation fault in reflect.mapiternext as soon as it encodes a map.
+    # Debian's v1.0.2 has the fix and the same API.
+    local vendored=$1/vendor/github.com/modern-go/reflect2
+    local debian=/usr/share/gocode/src/github.com/modern-go/reflect2
+    [ -f "$vendored/go_above_118.go" ] && return 0
+    need_pkg "$debian/go_above_118.go" golang-github-modern-go-reflect2-dev
+    log "replacing the vendored reflect2 v1.0.1 with Debian's v1.0.2"
+    rm -rf "$vendored"
+    mkdir -p "$vendored"
+    cp "$debian"/*.go "$debian"/*.s "$vendored/"
+    rm -f "$vendored"/*_test.go
+    cp "$debian/LICENSE" "$vendored/" 2>/dev/null ||
+        cp /usr/share/doc/golang-github-modern-go-reflect2-dev/copyright "$vendored/LICENSE"
+}
+
 build_binaries() {
     local want=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
     local missing=0 b
@@ -123,6 +141,7 @@ build_binaries() {
     fetch_source
     go_toolchain
     local tree=$SRC/kubernetes-$K8S_VERSION
+    patch_reflect2 "$tree"
     cat > "$SRC/version" <<EOF
 KUBE_GIT_COMMIT='faecb196815e248d3ecfb03c680a4507229c2a56'
 KUBE_GIT_TREE_STATE='clean'
@@ -145,8 +164,8 @@ EOF
         mv "$BIN/$b.new" "$BIN/$b"
     done
     "$BIN/kube-apiserver" --version >&2
-    # The tree and the build cache are several GB; the binaries are all we keep.
-    rm -rf "$tree/_output" "$CACHE/go-cache"
+    # The build output is several GB; the binaries are all we keep.
+    rm -rf "$tree/_output"
 }
 
 host_packages() {
@@ -305,11 +324,11 @@ save_host_settings() {
         ls /run/netns 2>/dev/null | sed 's/^/netns /' || true
         local c
         for c in /sys/fs/cgroup/*/; do
-            [ -d "${c}kubepods" ] && echo "cgroup-existed ${c}kubepods"
+            if [ -d "${c}kubepods" ]; then echo "cgroup-existed ${c}kubepods"; fi
         done
         local d
         for d in /var/log/pods /var/log/containers /var/lib/cni /run/netns; do
-            [ -e "$d" ] && echo "dir-existed $d"
+            if [ -e "$d" ]; then echo "dir-existed $d"; fi
         done
     } > "$RUN/host-settings"
 }
