@@ -381,7 +381,17 @@ state = "$RUN/containerd/state"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$STATE/cni/net.d"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$STATE/containerd/certs.d"
 EOF
+    # Images come only from the local import: the well-known registries
+    # point at a closed loopback port, so a missing image never makes a
+    # pull leave the machine.
+    local registry
+    for registry in docker.io registry.k8s.io k8s.gcr.io gcr.io quay.io ghcr.io; do
+        mkdir -p "$STATE/containerd/certs.d/$registry"
+        echo 'server = "http://127.0.0.1:9"' > "$STATE/containerd/certs.d/$registry/hosts.toml"
+    done
     cat > "$STATE/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -551,6 +561,8 @@ cmd_down() {
     stop_daemon kube-apiserver
     stop_daemon etcd
     restore_host
+    # The logs of the last cluster stay for a look after the fact.
+    if [ -d "$LOGS" ]; then rm -rf "$CACHE/last-logs"; mv "$LOGS" "$CACHE/last-logs"; fi
     rm -rf "$STATE"
     rm -rf "$RUN"
     log "cluster down"
