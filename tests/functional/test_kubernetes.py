@@ -107,8 +107,9 @@ def kube_api(cluster, tmp_path_factory):
     return api_client.Api(deployment.url)
 
 
-def _runtime(api, image=PYTHON3):
-    resp = api.post("/v1/runtimes", json={"image": image, "name": "k8s"})
+def _runtime(api, image=PYTHON3, trusted=True):
+    resp = api.post("/v1/runtimes", json={"image": image, "name": "k8s",
+                                          "trusted": trusted})
     assert resp.status_code == 201, resp.text
     return api.wait_runtime(resp.json()["id"], timeout=RUNTIME_WAIT + 30)
 

@@ -207,6 +207,13 @@ class PodCache:
                 LOG.warning("Watching the pods of namespace %s: %s; "
                             "listing again", self._namespace, e)
                 self._stopped.wait(RETRY_DELAY)
+            except Exception:
+                # The cache must outlive any surprise in an event.
+                if self._stopped.is_set():
+                    return
+                LOG.exception("Watching the pods of namespace %s failed; "
+                              "listing again", self._namespace)
+                self._stopped.wait(RETRY_DELAY)
 
     def _list(self):
         listing = self._core.list_namespaced_pod(
@@ -234,7 +241,10 @@ class PodCache:
                     # 410 Gone: the version is too old; list again.
                     raise ValueError(f"watch error {event.get('raw_object')}")
                 if kind == "BOOKMARK":
-                    version = obj.metadata.resource_version
+                    # Only a resourceVersion, left undecoded by the client.
+                    raw = event.get("raw_object") or {}
+                    version = (raw.get("metadata") or {}).get(
+                        "resourceVersion") or version
                     continue
                 version = obj.metadata.resource_version
                 if kind == "DELETED":

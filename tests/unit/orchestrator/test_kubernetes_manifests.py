@@ -14,6 +14,7 @@ validity against the schemas of current Kubernetes releases (the tests
 against a real cluster run Kubernetes 1.20)."""
 
 import datetime
+import types
 
 from kubernetes import client as k8s_client
 import kubernetes_validate
@@ -141,3 +142,36 @@ def test_a_running_ready_pod_is_usable():
     pod = cache.pod_from(_pod(phase="Running", ready=True))
 
     assert pod.usable and pod.state is None and pod.image == "img"
+
+
+
+def test_the_watch_cache_takes_bookmarks_and_keeps_watching(monkeypatch):
+    added = _pod(phase="Running", ready=True)
+    added.metadata.resource_version = "9"
+    pods = cache.PodCache(types.SimpleNamespace(list_namespaced_pod=None),
+                          namespace="qinling")
+    rounds = []
+
+    class Watch:
+        """Two rounds of scripted events: a bookmark, then the pod."""
+
+        resource_version = None
+
+        def stream(self, *args, **kwargs):
+            rounds.append(kwargs["resource_version"])
+            if len(rounds) == 1:
+                yield {"type": "BOOKMARK", "object": {"kind": "Pod"},
+                       "raw_object": {"metadata": {"resourceVersion": "8"}}}
+            else:
+                yield {"type": "ADDED", "object": added, "raw_object": {}}
+                pods._stopped.set()
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(cache.k8s_watch, "Watch", Watch)
+
+    pods._follow("1")
+
+    assert rounds == ["1", "8"]
+    assert pods.get("p1").usable
