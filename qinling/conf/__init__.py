@@ -23,6 +23,7 @@ from qinling.conf import api
 from qinling.conf import default
 from qinling.conf import engine
 from qinling.conf import executions
+from qinling.conf import kubernetes
 from qinling.conf import local
 from qinling.conf import metrics
 from qinling.conf import pecan
@@ -32,8 +33,8 @@ from qinling.conf import webhooks
 
 CONF = cfg.CONF
 
-MODULES = (default, api, pecan, engine, executions, local, storage,
-           resource_limits, webhooks, metrics)
+MODULES = (default, api, pecan, engine, executions, local, kubernetes,
+           storage, resource_limits, webhooks, metrics)
 
 for _module in MODULES:
     _module.register_opts(CONF)

@@ -9,7 +9,8 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""An HTTP client for a runtime worker (``GET /ping``, ``POST /execute``).
+"""The worker protocol and an HTTP client for a runtime worker
+(``GET /ping``, ``POST /execute``).
 
 A worker listens on a unix socket (local workers) or on TCP (a pod). The
 client keeps a few keep-alive connections, one per concurrent request, so
@@ -25,6 +26,7 @@ import urllib.parse
 from oslo_log import log as logging
 
 from qinling import exceptions
+from qinling.orchestrator import base
 
 LOG = logging.getLogger(__name__)
 
@@ -209,3 +211,50 @@ class WorkerClient:
                 self._idle.append(conn)
                 return
         conn.close()
+
+
+def request_body(function, request):
+    """The ``/execute`` body of one execution (upstream's fields, plus the
+    trust-scoped token when there is one).
+
+    :param function: the FunctionSpec the worker serves.
+    :param request: the ExecutionRequest.
+    """
+    body = {
+        "execution_id": request.execution_id,
+        "function_id": function.function_id,
+        "function_version": function.function_version,
+        "entry": function.entry,
+        "input": request.input,
+        "timeout": function.timeout,
+        "cpu": function.cpu,
+        "memory_size": function.memory_size,
+        "download_url": request.download_url,
+        "request_id": request.request_id,
+    }
+    if request.auth:
+        # Upstream's key for the token; the rest builds os_session.
+        body["token"] = request.auth["token"]
+        body["auth"] = request.auth
+    return body
+
+
+def _number(value, kind):
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+def result(answer):
+    """The ExecutionResult of a worker's ``/execute`` answer; fields of
+    the wrong type are dropped."""
+    logs = answer.get("logs") or ""
+    return base.ExecutionResult(
+        success=answer.get("success") is True,
+        output=answer.get("output"),
+        duration=_number(answer.get("duration") or 0, float) or 0.0,
+        logs=logs if isinstance(logs, str) else str(logs),
+        cpu_time=_number(answer.get("cpu_time"), float),
+        memory_peak=_number(answer.get("memory_peak"), int))

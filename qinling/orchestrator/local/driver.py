@@ -24,6 +24,7 @@ from oslo_log import log as logging
 from qinling import exceptions
 from qinling import metrics
 from qinling.orchestrator import base
+from qinling.orchestrator import worker_client
 from qinling.orchestrator.local import background
 from qinling.orchestrator.local import launcher as local_launcher
 from qinling.orchestrator.local import package
@@ -272,7 +273,8 @@ class LocalOrchestrator(base.Orchestrator):
             self._launcher.limit(proc, function)
             try:
                 answer = proc.client.execute(
-                    _request_body(function, request), function.timeout)
+                    worker_client.request_body(function, request),
+                    function.timeout)
             except exceptions.OrchestratorException:
                 if not self._died(worker.name, proc):
                     raise
@@ -281,7 +283,7 @@ class LocalOrchestrator(base.Orchestrator):
                     duration=round(time.monotonic() - start, 3))
         finally:
             self._execution_done(record)
-        return _result(answer)
+        return worker_client.result(answer)
 
     def delete_function(self, function_id, version=0):
         """Release every worker serving a function version.
@@ -451,42 +453,3 @@ def _load_error(function, error):
         return f"No worker could be started for function {fid}: {error}"
     LOG.error("Cannot load function %s into a worker: %r", fid, error)
     return f"No worker could be prepared for function {fid}."
-
-
-def _request_body(function, request):
-    body = {
-        "execution_id": request.execution_id,
-        "function_id": function.function_id,
-        "function_version": function.function_version,
-        "entry": function.entry,
-        "input": request.input,
-        "timeout": function.timeout,
-        "cpu": function.cpu,
-        "memory_size": function.memory_size,
-        "download_url": request.download_url,
-        "request_id": request.request_id,
-    }
-    if request.auth:
-        # Upstream's key for the token; the rest builds os_session.
-        body["token"] = request.auth["token"]
-        body["auth"] = request.auth
-    return body
-
-
-def _number(value, kind):
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number >= 0 else None
-
-
-def _result(answer):
-    logs = answer.get("logs") or ""
-    return base.ExecutionResult(
-        success=answer.get("success") is True,
-        output=answer.get("output"),
-        duration=_number(answer.get("duration") or 0, float) or 0.0,
-        logs=logs if isinstance(logs, str) else str(logs),
-        cpu_time=_number(answer.get("cpu_time"), float),
-        memory_peak=_number(answer.get("memory_peak"), int))

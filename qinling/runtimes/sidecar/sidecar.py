@@ -18,6 +18,13 @@ volume with the runtime container and downloads function packages into it:
   fetches the zip (``X-Auth-Token`` when a token is given) and unzips it
   into ``<packages>/<function_id>/``, once; it answers ``downloaded``, or
   500 ``Failed to download function package from <url>, error: ...``.
+* ``PUT /packages/<function_id>?md5=<md5>`` with the zip as the body (the
+  Kubernetes orchestrator pushes packages this way, so a pod needs no
+  route and no credentials to any storage): the sidecar checks the md5 of
+  what it received and unzips it into ``<packages>/<function_id>/``. A
+  sidecar holds one package: it answers ``uploaded`` for that package
+  again, and 409 for any other, so a package planted by anyone else makes
+  the engine's own upload fail instead of being run.
 * ``GET /ping`` answers ``pong``.
 
 A package may hold at most ``--max-package-members`` members and unpack
@@ -26,18 +33,22 @@ declares are checked first, and the bytes written are counted, since a
 declared size may lie.
 
 Usage: ``python3 sidecar.py [--host 127.0.0.1] [--port 9091]
-[--packages /var/qinling/packages] [--max-unpacked-size BYTES]
-[--max-package-members N]``.
+[--packages /var/qinling/packages] [--max-package-bytes N]
+[--max-unpacked-size BYTES] [--max-package-members N]``.
 """
 
 import argparse
+import hashlib
 import http.server
 import json
 import os
+import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
+import urllib.parse
 import urllib.request
 import zipfile
 
@@ -46,10 +57,16 @@ MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_MAX_UNPACKED_SIZE = 100 * 1024 * 1024
 DEFAULT_MAX_PACKAGE_MEMBERS = 10000
 CHUNK = 64 * 1024
+MAX_PACKAGE_BYTES = 50 * 1024 * 1024
+_MD5 = re.compile(r"^[0-9a-f]{32}$")
 
 
 class DownloadError(Exception):
     """The package cannot be had; the message is for the caller."""
+
+    def __init__(self, message, code=500):
+        super().__init__(message)
+        self.code = code
 
 
 def _safe_extract(zip_path, dest, max_size, max_members):
@@ -92,6 +109,46 @@ class Packages:
         self.max_size = max_size
         self.max_members = max_members
         self._lock = threading.Lock()
+        #: (function_id, md5) of the package pushed to this sidecar.
+        self.held = None
+
+    def upload(self, function_id, md5, data):
+        """Unzip a pushed package, once per sidecar.
+
+        :raises DownloadError: a bad request (400), another package is
+            already here (409) or the zip cannot be unzipped (400).
+        """
+        if (not function_id or function_id in (".", "..")
+                or "/" in function_id or "\0" in function_id):
+            raise DownloadError("Invalid function_id.", 400)
+        if not _MD5.match(md5 or ""):
+            raise DownloadError("Invalid md5.", 400)
+        if hashlib.md5(data, usedforsecurity=False).hexdigest() != md5:
+            raise DownloadError("The package does not match its md5.", 400)
+        func_dir = os.path.join(self.root, function_id)
+        with self._lock:
+            if self.held == (function_id, md5):
+                return
+            if self.held is not None or os.path.exists(func_dir):
+                raise DownloadError("This worker already holds a package.",
+                                    409)
+            os.makedirs(self.root, exist_ok=True)
+            tmp_dir = tempfile.mkdtemp(prefix=".upload-", dir=self.root)
+            try:
+                zip_path = os.path.join(tmp_dir, "package.zip")
+                with open(zip_path, "wb") as out:
+                    out.write(data)
+                code_dir = os.path.join(tmp_dir, "code")
+                os.mkdir(code_dir)
+                _safe_extract(zip_path, code_dir, self.max_size,
+                              self.max_members)
+                os.rename(code_dir, func_dir)
+            except (ValueError, zipfile.BadZipFile) as e:
+                raise DownloadError(f"The package cannot be unzipped: {e}",
+                                    400)
+            finally:
+                shutil.rmtree(tmp_dir, ignore_errors=True)
+            self.held = (function_id, md5)
 
     def download(self, params):
         """Fetch and unzip one package unless it is already there.
@@ -160,12 +217,42 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             self._send(404, "Not found.")
 
-    def do_POST(self):
+    def _length(self, limit):
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = -1
-        if length < 0 or length > MAX_BODY_BYTES:
+        if length < 0 or length > limit:
+            self.close_connection = True
+            return None
+        return length
+
+    def do_PUT(self):
+        url = urllib.parse.urlsplit(self.path)
+        length = self._length(self.server.max_package_bytes)
+        if length is None:
+            self._send(413, "The package is too large.")
+            return
+        data = self.rfile.read(length)
+        prefix = "/packages/"
+        if not url.path.startswith(prefix):
+            self._send(404, "Not found.")
+            return
+        function_id = urllib.parse.unquote(url.path[len(prefix):])
+        md5 = urllib.parse.parse_qs(url.query).get("md5", [""])[0]
+        try:
+            self.server.packages.upload(function_id, md5, data)
+        except DownloadError as e:
+            self._send(e.code, str(e))
+            return
+        except OSError as e:
+            self._send(500, f"The package cannot be stored: {e}")
+            return
+        self._send(200, "uploaded")
+
+    def do_POST(self):
+        length = self._length(MAX_BODY_BYTES)
+        if length is None:
             self.close_connection = True
             self._send(400, "Invalid Content-Length.")
             return
@@ -193,6 +280,8 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9091)
     parser.add_argument("--packages", default="/var/qinling/packages")
+    parser.add_argument("--max-package-bytes", type=int,
+                        default=MAX_PACKAGE_BYTES)
     parser.add_argument("--max-unpacked-size", type=int,
                         default=DEFAULT_MAX_UNPACKED_SIZE)
     parser.add_argument("--max-package-members", type=int,
@@ -200,8 +289,13 @@ def main(argv=None):
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     server = http.server.ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
+    server.max_package_bytes = args.max_package_bytes
     server.packages = Packages(args.packages, args.max_unpacked_size,
                                args.max_package_members)
+    # As a container's pid 1 the sidecar gets no default SIGTERM action:
+    # stop at once instead of waiting out the pod's grace period.
+    signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(
+        target=server.shutdown, daemon=True).start())
     try:
         server.serve_forever(poll_interval=0.5)
     except KeyboardInterrupt:

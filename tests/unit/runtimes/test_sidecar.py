@@ -161,3 +161,57 @@ def test_the_nodejs_server_in_a_pod_gets_its_package_from_the_sidecar(
         node.wait(10)
 
     assert resp.json()["output"] == "hi"
+
+
+def _md5(data):
+    import hashlib
+    return hashlib.md5(data).hexdigest()
+
+
+def test_a_pushed_package_is_checked_against_its_md5_and_unzipped(
+        sidecar_url):
+    url, packages = sidecar_url
+    data = zip_of({"main.py": "def main():\n    return 1\n"})
+
+    first = requests.put(url + "/packages/f1?md5=" + _md5(data), data=data,
+                         timeout=30)
+    again = requests.put(url + "/packages/f1?md5=" + _md5(data), data=data,
+                         timeout=30)
+
+    assert (first.status_code, first.text) == (200, "uploaded")
+    assert again.status_code == 200
+    assert os.listdir(packages / "f1") == ["main.py"]
+
+
+def test_a_sidecar_holding_a_package_refuses_any_other(sidecar_url):
+    url, packages = sidecar_url
+    planted = zip_of({"main.py": "def main():\n    return 'planted'\n"})
+    real = zip_of({"main.py": "def main():\n    return 'real'\n"})
+    assert requests.put(url + "/packages/f1?md5=" + _md5(planted),
+                        data=planted, timeout=30).status_code == 200
+
+    resp = requests.put(url + "/packages/f1?md5=" + _md5(real), data=real,
+                        timeout=30)
+    other = requests.put(url + "/packages/f2?md5=" + _md5(real), data=real,
+                         timeout=30)
+
+    assert resp.status_code == 409 and other.status_code == 409
+    assert not os.path.exists(packages / "f2")
+
+
+@pytest.mark.parametrize("path,body,code,detail", [
+    ("/packages/f1?md5=" + "0" * 32, b"data", 400, "does not match"),
+    ("/packages/f1?md5=nope", b"data", 400, "Invalid md5"),
+    ("/packages/%2E%2E?md5=" + _md5(b"x"), b"x", 400, "Invalid function_id"),
+    ("/packages/f1?md5=" + _md5(b"not a zip"), b"not a zip", 400,
+     "cannot be unzipped"),
+    ("/elsewhere", b"", 404, "Not found")])
+def test_a_bad_push_is_refused_and_leaves_nothing(sidecar_url, path, body,
+                                                  code, detail):
+    url, packages = sidecar_url
+
+    resp = requests.put(url + path, data=body, timeout=30)
+
+    assert resp.status_code == code
+    assert detail in resp.text
+    assert not os.path.exists(packages / "f1")
