@@ -558,6 +558,15 @@ cmd_down() {
         ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks delete -f "$t" >/dev/null 2>&1 || true
     done
     stop_daemon containerd
+    # Shims of sandboxes that never started outlive containerd: those of
+    # our containerd name its socket on their command line.
+    local proc pid
+    for proc in /proc/[0-9]*; do
+        pid=${proc#/proc/}
+        tr '\0' ' ' < "$proc/cmdline" 2>/dev/null |
+            grep -q "^/usr/bin/containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" &&
+            kill "$pid" 2>/dev/null || true
+    done
     stop_daemon kube-apiserver
     stop_daemon etcd
     restore_host

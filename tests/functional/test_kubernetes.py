@@ -386,6 +386,30 @@ def test_runtime_update_rolls_back_from_a_bad_image_and_moves_to_a_good_one(
     assert _workers(kube_api, function["id"]) != first
 
 
+def test_a_claim_on_a_pod_that_changed_meanwhile_is_refused(runtime,
+                                                           cluster):
+    admin, namespace, _ = cluster
+    core = k8s_client.CoreV1Api(admin)
+    pod = _wait(lambda: _live(_pods(
+        cluster, f"runtime_id={runtime['id']},qinling_worker=free")),
+        what="a free pod")[0]
+    seen = pod.metadata.resource_version
+    # Someone else changes the pod after this engine saw it...
+    core.patch_namespaced_pod(pod.metadata.name, namespace, {
+        "metadata": {"annotations": {"touched": "yes"}}})
+
+    # ...so the claim made with what this engine saw fails.
+    with pytest.raises(k8s_client.ApiException) as refused:
+        core.patch_namespaced_pod(
+            pod.metadata.name, namespace,
+            manifests.claim_patch(seen, "f-late", 0, "0" * 32))
+
+    assert refused.value.status == 409
+    now = core.read_namespaced_pod(pod.metadata.name, namespace)
+    assert now.metadata.labels[manifests.LABEL_STATE] == "free"
+    assert manifests.LABEL_FUNCTION not in now.metadata.labels
+
+
 @pytest.fixture
 def engine_drivers(cluster, runtime, tmp_path):
     """Two drivers, as two engines sharing the cluster would have."""
