@@ -117,6 +117,23 @@ class WorkerInfo:
     function_id: str
     function_version: int
 
+    @classmethod
+    def of(cls, name, function):
+        """The worker ``name`` serving the FunctionSpec ``function``."""
+        return cls(name=name, function_id=function.function_id,
+                   function_version=function.function_version)
+
+
+def check_function_id(function_id):
+    """Refuse a function id that cannot name a worker's package directory.
+
+    :raises WorkerUnavailable: empty, ``.``/``..``, or holding ``/`` or NUL.
+    """
+    if (not function_id or function_id in (".", "..")
+            or "/" in function_id or "\0" in function_id):
+        raise exceptions.WorkerUnavailable(
+            f"Invalid function id {function_id!r}.")
+
 
 class Orchestrator(abc.ABC):
     """Runs workers for runtimes and functions."""

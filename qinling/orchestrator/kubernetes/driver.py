@@ -232,7 +232,7 @@ class KubernetesOrchestrator(base.Orchestrator):
         Pods of the function version holding another package are
         released.
         """
-        _check_function_id(function.function_id)
+        base.check_function_id(function.function_id)
         key = (function.function_id, function.function_version)
         with self._key_locks[key]:
             pods = self._cache.pods(
@@ -253,14 +253,14 @@ class KubernetesOrchestrator(base.Orchestrator):
             if serving:
                 with self._lock:
                     pod = min(serving, key=lambda p: self._in_flight[p.name])
-                return _info(pod.name, function)
+                return base.WorkerInfo.of(pod.name, function)
             added = self._claim_and_load(function, 1)
         return added[0]
 
     def scaleup_function(self, function, count):
         """Claim ``count`` free pods for the function version and push its
         package to them."""
-        _check_function_id(function.function_id)
+        base.check_function_id(function.function_id)
         added = self._claim_and_load(function, count)
         LOG.info("Function %s version %s got %d more worker(s)",
                  function.function_id, function.function_version, len(added))
@@ -519,7 +519,7 @@ class KubernetesOrchestrator(base.Orchestrator):
             raise exceptions.WorkerUnavailable(
                 _api_error("mark a worker pod serving", e).message)
         self._cache.apply(obj)
-        return _info(pod.name, function)
+        return base.WorkerInfo.of(pod.name, function)
 
     def _client(self, pod):
         with self._lock:
@@ -575,15 +575,3 @@ def _upload(ip, function_id, md5, data):
         return resp.status, resp.read().decode("utf-8", "replace")
     finally:
         conn.close()
-
-
-def _info(name, function):
-    return base.WorkerInfo(name=name, function_id=function.function_id,
-                           function_version=function.function_version)
-
-
-def _check_function_id(function_id):
-    if (not function_id or function_id in (".", "..")
-            or "/" in function_id or "\0" in function_id):
-        raise exceptions.WorkerUnavailable(
-            f"Invalid function id {function_id!r}.")

@@ -174,7 +174,7 @@ class LocalOrchestrator(base.Orchestrator):
         :raises WorkerUnavailable: the runtime has no pool, the package
             cannot be loaded, or no worker could be started.
         """
-        _check_function_id(function.function_id)
+        base.check_function_id(function.function_id)
         with self._t.lock:
             dead, decision = self._t.decide(function)
             stale = self._t.release(decision.release)
@@ -185,7 +185,7 @@ class LocalOrchestrator(base.Orchestrator):
         self._tasks.run(self._start_workers, refill)
         if not decision.reuse:
             self._load(name, function, spawn=decision.spawn)
-        return _info(name, function)
+        return base.WorkerInfo.of(name, function)
 
     def scaleup_function(self, function, count):
         """Give a function version ``count`` more workers.
@@ -200,7 +200,7 @@ class LocalOrchestrator(base.Orchestrator):
         :raises WorkerUnavailable: the runtime has no pool, or not one
             worker could be added.
         """
-        _check_function_id(function.function_id)
+        base.check_function_id(function.function_id)
         with self._t.lock:
             self._t.check_pool(function.runtime_id,
                                exceptions.WorkerUnavailable)
@@ -219,7 +219,7 @@ class LocalOrchestrator(base.Orchestrator):
         errors = background.in_parallel(
             lambda item: self._load(item[0], function, spawn=item[1]),
             names)
-        added = [_info(n, function)
+        added = [base.WorkerInfo.of(n, function)
                  for (n, _), e in zip(names, errors, strict=True) if not e]
         if not added:
             raise next(e for e in errors if e)
@@ -432,17 +432,6 @@ class LocalOrchestrator(base.Orchestrator):
                 procs = self._t.forget(record.name, "idle")
         background.stop_all(procs)
 
-
-def _info(name, function):
-    return base.WorkerInfo(name=name, function_id=function.function_id,
-                           function_version=function.function_version)
-
-
-def _check_function_id(function_id):
-    if (not function_id or function_id in (".", "..")
-            or "/" in function_id or "\0" in function_id):
-        raise exceptions.WorkerUnavailable(
-            f"Invalid function id {function_id!r}.")
 
 
 def _load_error(function, error):
