@@ -91,8 +91,10 @@ class EngineCheck(pluginbase.HealthcheckBaseExtension):
             return _result(True, "message bus: not used; engine: in this "
                            "process", started)
         try:
-            self._rpc_client().call(context.admin_context(),
-                                    "oslo_rpc_server_ping")
+            # oslo.messaging's ping endpoint has no version of its own,
+            # so it answers calls of version 1.0 only.
+            self._rpc_client().prepare(version="1.0").call(
+                context.admin_context(), "oslo_rpc_server_ping")
         except messaging.MessagingTimeout:
             return _result(False, "engine: none answered on topic %s within "
                            "%ss" % (self.oslo_conf.engine.topic,

@@ -144,8 +144,9 @@ def split_deployment(tmp_path_factory):
         "rabbit-mariadb", str(tmp_path_factory.mktemp("split")),
         {"metrics": {"engine_port": engine_port},
          # A call no engine answers fails soon after the function's
-         # timeout.
-         "engine": {"rpc_timeout_margin": 1}})
+         # timeout; a killed engine's heartbeat stays fresh meanwhile, so
+         # the API still hands sync executions to the bus.
+         "engine": {"rpc_timeout_margin": 1, "execution_lease": 300}})
     try:
         deployment.start()
     except deployments.Unavailable as e:
@@ -187,7 +188,7 @@ def test_healthcheck_fails_with_the_reason_when_no_engine_answers(
 
     engine = next(p for p in split_deployment.processes
                   if p.name == "qinling-engine")
-    engine.stop()
+    engine.kill()
     resp = requests.get(url, timeout=30)
 
     assert resp.status_code == 503
@@ -197,7 +198,7 @@ def test_healthcheck_fails_with_the_reason_when_no_engine_answers(
 
 def test_rpc_errors_are_counted_when_no_engine_answers(split_deployment):
     # After test_healthcheck_fails_with_the_reason_when_no_engine_answers,
-    # which stopped the engine.
+    # which killed the engine.
     engine = next(p for p in split_deployment.processes
                   if p.name == "qinling-engine")
     assert engine.popen.poll() is not None
@@ -206,9 +207,11 @@ def test_rpc_errors_are_counted_when_no_engine_answers(split_deployment):
     api.http.put(api.url + "/v1/functions/%s" % function["id"],
                  data={"timeout": "1"})
 
-    api.post("/v1/executions", json={"function_id": function["id"]},
-             timeout=60)
+    resp = api.post("/v1/executions", json={"function_id": function["id"]},
+                    timeout=60)
 
+    assert resp.status_code == 503, resp.text
+    assert "never started" in resp.json()["faultstring"]
     text = api.get("/metrics").text
     assert _metric(text, "qinling_rpc_errors_total",
                    method="create_execution", error="MessagingTimeout") >= 1
