@@ -220,9 +220,12 @@ class Dispatcher:
         final = db_api.execution_finish_by_engine(
             admin, claim.id, states.ERROR, result, "",
             engine_id=claim.engine_id)
-        if final is not None and not claim.sync:
+        if final is None:
+            return False
+        self._runner.report_lapsed(claim.id, final)
+        if not claim.sync:
             self._runner.report_failure(claim.id, states.ERROR, result)
-        return final is not None
+        return True
 
     # Threads
 

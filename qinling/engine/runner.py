@@ -244,6 +244,19 @@ class ExecutionRunner:
         LOG.info("Execution %s failed; its failure was posted to the Zaqar "
                  "queue %s", execution.id, queue)
 
+    def report_lapsed(self, execution_id, final):
+        """Count and notify the end of an execution whose engine's lease
+        lapsed, as :meth:`run` does for the executions it ends."""
+        admin = qinling_context.admin_context()
+        try:
+            project_id = db_api.execution_get(admin, execution_id).project_id
+            loaded = db_api.execution_to_run_by_engine(
+                qinling_context.Context(project_id=project_id), execution_id)
+        except exceptions.DBEntityNotFoundError:
+            return
+        metrics.execution_ended(loaded, final)
+        notifications.execution_ended(admin, loaded, final)
+
     def report_failure(self, execution_id, status, result):
         """Hand an asynchronous execution's final failure to its function's
         ``on_failure`` destination, if it has one."""

@@ -22,6 +22,8 @@ import oslo_messaging as messaging
 
 from qinling import context
 from qinling import exceptions
+from qinling import metrics
+from qinling import notifications
 from qinling import states
 from qinling.db import api as db_api
 
@@ -145,18 +147,18 @@ class ExecutionService:
         timeout = target.timeout + self._conf.engine.rpc_timeout_margin
         if self._engine.remote and not db_api.engines_alive_by_engine(
                 context.admin_context(), self._conf.engine.execution_lease):
-            self._never_started(execution.id, NO_ENGINE)
+            self._never_started(ctx, execution, target, NO_ENGINE)
         try:
             final = self._engine.create_execution(ctx, execution.id, True,
                                                   timeout)
         except messaging.MessagingTimeout:
-            self._never_started(execution.id, NO_ANSWER % timeout,
+            self._never_started(ctx, execution, target, NO_ANSWER % timeout,
                                 only_if_queued=True)
             final = None
         except messaging.MessagingException as e:
             LOG.error("Cannot hand execution %s to an engine: %s",
                       execution.id, e)
-            self._never_started(execution.id, UNREACHABLE,
+            self._never_started(ctx, execution, target, UNREACHABLE,
                                 only_if_queued=True)
             final = None
         if final:
@@ -164,16 +166,25 @@ class ExecutionService:
         return db_api.execution_get(ctx, execution.id)
 
     @staticmethod
-    def _never_started(execution_id, message, only_if_queued=False):
+    def _never_started(ctx, execution, target, message,
+                       only_if_queued=False):
         """End a sync execution no engine claimed, and refuse the call.
 
+        Its end is counted and notified as an engine's would be.
+
+        :param target: the ExecutionTarget it was created for.
         :param only_if_queued: if an engine claimed it meanwhile, let the
             engine (or its lease) end it, and return.
         :raises EngineUnavailable: the execution was ended here.
         """
         ended = db_api.execution_finish_by_engine(
-            context.admin_context(), execution_id, states.ERROR,
+            context.admin_context(), execution.id, states.ERROR,
             {"output": message, "duration": 0}, "")
+        if ended is not None:
+            loaded = db_api.ExecutionToRun(execution, target.function,
+                                           target.version)
+            metrics.execution_ended(loaded, ended)
+            notifications.execution_ended(ctx, loaded, ended)
         if ended is not None or not only_if_queued:
             raise exceptions.EngineUnavailable(message)
 

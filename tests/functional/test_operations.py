@@ -215,6 +215,9 @@ def test_rpc_errors_are_counted_when_no_engine_answers(split_deployment):
     text = api.get("/metrics").text
     assert _metric(text, "qinling_rpc_errors_total",
                    method="create_execution", error="MessagingTimeout") >= 1
+    # The API ended the execution no engine took, and counted its end.
+    assert _metric(text, "qinling_executions_total",
+                   function_id=function["id"], status="error") == 1
 
 
 def test_usage_sums_executions_cpu_and_memory_time_per_function(api,

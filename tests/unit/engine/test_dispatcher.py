@@ -35,6 +35,7 @@ class RecordingRunner:
 
     def __init__(self):
         self.ran = []
+        self.lapsed = []
         self.release = threading.Event()
         self.release.set()
 
@@ -44,6 +45,9 @@ class RecordingRunner:
         return db_api.execution_finish_by_engine(
             ADMIN, loaded.execution.id, states.SUCCESS,
             {"output": "ok", "duration": 0}, "", engine_id=engine_id)
+
+    def report_lapsed(self, execution_id, final):
+        self.lapsed.append((execution_id, final["status"]))
 
     def report_failure(self, execution_id, status, result):
         pass
@@ -137,7 +141,8 @@ def test_a_dead_engines_claim_is_settled_by_another(conf, ctx, sync,
     db_api.execution_claim_by_engine(ADMIN, execution.id, dead, 1)
     if started:
         db_api.execution_mark_started_by_engine(ADMIN, execution.id, dead)
-    alive = engine_dispatcher.Dispatcher(conf, RecordingRunner())
+    runner = RecordingRunner()
+    alive = engine_dispatcher.Dispatcher(conf, runner)
 
     deadline = time.monotonic() + 10
     row = db_api.execution_get(ctx, execution.id)
@@ -149,3 +154,6 @@ def test_a_dead_engines_claim_is_settled_by_another(conf, ctx, sync,
 
     assert (row.status, row.result["output"], row.engine_id) == (
         status, output, None if status == states.RUNNING else dead)
+    # An ended execution's end is reported (counted, notified) once.
+    assert runner.lapsed == ([] if status == states.RUNNING
+                             else [(execution.id, states.ERROR)])
