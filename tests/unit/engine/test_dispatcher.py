@@ -21,11 +21,14 @@ from oslo_utils import timeutils
 import pytest
 
 from qinling import context
+from qinling import metrics
 from qinling import states
 from qinling.db import api as db_api
 from qinling.db import migration
 from qinling.engine import dispatcher as engine_dispatcher
+from qinling.engine import load as engine_load
 from qinling.engine import retries
+from qinling.engine import runner as engine_runner
 
 ADMIN = context.admin_context()
 
@@ -157,3 +160,23 @@ def test_a_dead_engines_claim_is_settled_by_another(conf, ctx, sync,
     # An ended execution's end is reported (counted, notified) once.
     assert runner.lapsed == ([] if status == states.RUNNING
                              else [(execution.id, states.ERROR)])
+
+
+def test_the_end_of_a_dead_engines_execution_is_counted(conf, ctx):
+    function = _function(ctx)
+    execution = _queue(ctx, function, sync=True)
+    dead = "dead-%s" % uuid.uuid4().hex[:8]
+    db_api.execution_claim_by_engine(ADMIN, execution.id, dead, 1)
+    ended = metrics.EXECUTIONS.labels(function.id, states.ERROR)
+    before = ended._value.get()
+    alive = engine_dispatcher.Dispatcher(conf, engine_runner.ExecutionRunner(
+        conf, None, None, engine_load.LoadTracker()))
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and db_api.execution_get(
+            ctx, execution.id).status == states.RUNNING:
+        alive.keep_leases()
+        time.sleep(0.2)
+
+    assert db_api.execution_get(ctx, execution.id).status == states.ERROR
+    assert ended._value.get() == before + 1
