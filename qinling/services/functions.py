@@ -211,7 +211,8 @@ def _environment(conf, raw):
             "strings.")
     size = 0
     for name, value in raw.items():
-        if not ENVIRONMENT_NAME_RE.match(name):
+        if not isinstance(name, str) or \
+                not ENVIRONMENT_NAME_RE.fullmatch(name):
             raise exceptions.InputException(
                 "Invalid environment variable name %r: expected letters, "
                 "digits and '_', not starting with a digit." % name)
