@@ -41,6 +41,12 @@ opts = [
                     "fails the execution with a message naming the limit; "
                     "it is checked in the worker, so it never reaches the "
                     "engine or the database."),
+    cfg.IntOpt("max_environment_size", default=4096, min=0,
+               max=256 * 1024,
+               help="Bytes a function's environment variables may take in "
+                    "all: the sum of the UTF-8 lengths of every name and "
+                    "value (4096, as AWS Lambda allows). A function create "
+                    "or update with a larger environment gets 400."),
 ]
 
 

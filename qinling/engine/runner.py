@@ -323,6 +323,7 @@ class ExecutionRunner:
             input=execution.input,
             request_id=ctx.request_id,
             auth=auth,
+            environment=(version or function).environment,
         )
         with self._load.running((spec.function_id, spec.function_version)):
             if self.pools is not None:

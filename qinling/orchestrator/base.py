@@ -71,6 +71,9 @@ class ExecutionRequest:
     #: ``{"auth_url", "token", "token_data"}`` with a token scoped by the
     #: function's trust (never the service's own credentials), or None.
     auth: typing.Optional[dict] = None
+    #: the environment variables of the function (or version) for this
+    #: execution only, names to strings; None: none.
+    environment: typing.Optional[dict] = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -215,7 +215,8 @@ class WorkerClient:
 
 def request_body(function, request):
     """The ``/execute`` body of one execution (upstream's fields, plus the
-    trust-scoped token when there is one).
+    trust-scoped token when there is one and the function's
+    ``environment`` when it has one).
 
     :param function: the FunctionSpec the worker serves.
     :param request: the ExecutionRequest.
@@ -236,6 +237,8 @@ def request_body(function, request):
         # Upstream's key for the token; the rest builds os_session.
         body["token"] = request.auth["token"]
         body["auth"] = request.auth
+    if request.environment:
+        body["environment"] = request.environment
     return body
 
 

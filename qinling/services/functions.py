@@ -41,7 +41,7 @@ LOG = logging.getLogger(__name__)
 RETRY_FIELDS = frozenset(("retry_attempts", "max_event_age", "on_failure"))
 CREATE_FIELDS = frozenset((
     "name", "description", "runtime_id", "code", "entry", "cpu",
-    "memory_size", "timeout", "package")) | RETRY_FIELDS
+    "memory_size", "timeout", "package", "environment")) | RETRY_FIELDS
 UPDATE_FIELDS = CREATE_FIELDS - {"runtime_id"}
 # python-qinlingclient's update merges the keys of ``code`` into the form.
 CLIENT_CODE_KEYS = frozenset(("source", "md5sum", "swift", "image"))
@@ -179,6 +179,67 @@ def _on_failure(ctx, raw, function_id, zaqar_ok):
     return raw
 
 
+ENVIRONMENT_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: names a function cannot set: the runtime's own and those that change
+#: how the runtime itself starts, loads or finds its code.
+RESERVED_ENVIRONMENT_NAMES = frozenset((
+    "PATH", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "NODE_OPTIONS",
+    "NODE_PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "TMPDIR"))
+RESERVED_ENVIRONMENT_PREFIX = "QINLING_"
+
+
+def _environment(conf, raw):
+    """The environment of a create or update: a dict of names to strings,
+    or None for none (an empty object or string clears it).
+
+    :raises InputException: not a JSON object of strings, a bad or
+        reserved name, or larger than ``[resource_limits]
+        max_environment_size``.
+    """
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise exceptions.InputException(
+                "Invalid environment: expected a JSON object of names to "
+                "strings.")
+    if not isinstance(raw, dict):
+        raise exceptions.InputException(
+            "Invalid environment: expected a JSON object of names to "
+            "strings.")
+    size = 0
+    for name, value in raw.items():
+        if not isinstance(name, str) or \
+                not ENVIRONMENT_NAME_RE.fullmatch(name):
+            raise exceptions.InputException(
+                "Invalid environment variable name %r: expected letters, "
+                "digits and '_', not starting with a digit." % name)
+        if name in RESERVED_ENVIRONMENT_NAMES or \
+                name.upper().startswith(RESERVED_ENVIRONMENT_PREFIX):
+            raise exceptions.InputException(
+                "Invalid environment variable name %r: the name is "
+                "reserved (%s and names starting with %s)." % (
+                    name, ", ".join(sorted(RESERVED_ENVIRONMENT_NAMES)),
+                    RESERVED_ENVIRONMENT_PREFIX))
+        if not isinstance(value, str):
+            raise exceptions.InputException(
+                "Invalid value of environment variable %s: expected a "
+                "string." % name)
+        if "\x00" in value:
+            raise exceptions.InputException(
+                "Invalid value of environment variable %s: it contains a "
+                "NUL character." % name)
+        size += len(name.encode()) + len(value.encode())
+    limit = conf.resource_limits.max_environment_size
+    if size > limit:
+        raise exceptions.InputException(
+            "The environment takes %d bytes, more than the limit of %d "
+            "bytes (names and values)." % (size, limit))
+    return dict(raw) or None
+
+
 def _text(fields, name, max_length):
     value = fields.get(name)
     if value is not None and len(value) > max_length:
@@ -244,7 +305,9 @@ class FunctionService:
         entry = _entry(fields.get("entry") or DEFAULT_ENTRY)
         values = {"name": _text(fields, "name", 255),
                   "description": _text(fields, "description", 255),
-                  "entry": entry}
+                  "entry": entry,
+                  "environment": _environment(self._conf,
+                                              fields.get("environment"))}
         for field, option, unit in LIMITS:
             values[field] = _limit(self._conf, field, option, unit,
                                    fields.get(field))
@@ -349,6 +412,9 @@ class FunctionService:
                 values[name] = _text(fields, name, 255)
         if fields.get("entry"):
             values["entry"] = _entry(fields["entry"])
+        if "environment" in fields:
+            values["environment"] = _environment(self._conf,
+                                                 fields["environment"])
         for field, option, unit in LIMITS:
             if fields.get(field) not in (None, ""):
                 values[field] = _limit(self._conf, field, option, unit,

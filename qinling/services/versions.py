@@ -11,9 +11,9 @@
 # under the License.
 """Function versions: immutable snapshots of a package function.
 
-A version keeps the package, the entry and the limits the function had
-when it was made (upstream kept only the package). Numbers only grow: a
-deleted version's number is never given again.
+A version keeps the package, the entry, the limits and the environment
+the function had when it was made (upstream kept only the package).
+Numbers only grow: a deleted version's number is never given again.
 """
 
 import dataclasses
@@ -53,7 +53,8 @@ class VersionService:
                 raise exceptions.NotAllowedException(
                     "Function package not changed since the latest version "
                     "%d." % versions[-1].version_number)
-            if locked.code["md5sum"] != md5:
+            if locked.code["md5sum"] != md5 or \
+                    locked.environment != function.environment:
                 raise exceptions.ConflictException(
                     "Function %s changed meanwhile; try again." % function_id)
 
@@ -67,6 +68,7 @@ class VersionService:
                 "cpu": function.cpu,
                 "memory_size": function.memory_size,
                 "timeout": function.timeout,
+                "environment": function.environment,
             }, check=check)
         except Exception:
             self._storage.delete(function.project_id, function_id, md5,

@@ -76,6 +76,9 @@ class Function(Base):
     #: where a final asynchronous failure goes: another function's id, or
     #: ``zaqar:<queue>``; None: nowhere.
     on_failure = sa.Column(sa.String(255))
+    #: environment variables of its executions, names to strings; None:
+    #: none.
+    environment = sa.Column(types.JsonEncoded)
 
 
 class Execution(Base):
@@ -121,7 +124,8 @@ class Execution(Base):
 
 
 class FunctionVersion(Base):
-    """An immutable snapshot of a function: package, entry and limits."""
+    """An immutable snapshot of a function: package, entry, limits and
+    environment."""
 
     __tablename__ = "function_versions"
     __table_args__ = (
@@ -141,6 +145,7 @@ class FunctionVersion(Base):
     cpu = sa.Column(sa.Integer, nullable=False)
     memory_size = sa.Column(sa.BigInteger, nullable=False)
     timeout = sa.Column(sa.Integer, nullable=False)
+    environment = sa.Column(types.JsonEncoded)
 
 
 class FunctionAlias(Base):

@@ -110,6 +110,8 @@ async function execute(message) {
   let output;
   enterSlot();
   process.chdir(message.execDir);
+  // The function's environment, in this one-execution process only.
+  Object.assign(process.env, params.environment || {});
   process.env.TMPDIR = message.execDir;
   process.stdout.write(`Start execution: ${params.execution_id}\n`);
   try {

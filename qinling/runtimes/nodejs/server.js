@@ -210,6 +210,14 @@ function validate(body) {
       || fid.includes('/') || fid.includes('\0')) {
     throw httpError(400, 'Invalid function_id.');
   }
+  const env = params.environment;
+  if (env !== undefined && env !== null && (
+    typeof env !== 'object' || Array.isArray(env)
+      || !Object.entries(env).every(([k, v]) => typeof v === 'string'
+        && k && !k.includes('=') && !k.includes('\0')
+        && !v.includes('\0')))) {
+    throw httpError(400, 'environment must be an object of names to strings.');
+  }
   return params;
 }
 

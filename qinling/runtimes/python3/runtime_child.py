@@ -19,6 +19,8 @@ and writes ``{"success", "output", "usage"}`` to a pipe, then exits. A
 spare child (:func:`spare_main`) does the first three steps ahead of its
 execution and then waits for it.
 
+The function's environment variables (the request's ``environment``) are
+set in the child's ``os.environ`` only, so they end with the execution.
 The function runs in its execution's own directory, which is its current
 directory and its ``TMPDIR``: writable, private to the execution, and
 removed when the execution ends. Python's limit on the digits of integers
@@ -291,6 +293,9 @@ def result_line(success, output, limit):
 def _run(write_fd, params, func_dir, exec_dir, rlimits):
     """Run the execution and write its result line to ``write_fd``."""
     _redirect_output(log_path(exec_dir))
+    # The function's environment, in this child only: the server's own
+    # never sees it.
+    os.environ.update(params.get("environment") or {})
     os.environ["TMPDIR"] = exec_dir
     tempfile.tempdir = exec_dir
     os.chdir(exec_dir)

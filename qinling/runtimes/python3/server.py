@@ -216,6 +216,14 @@ def validate(body):
             or timeout <= 0):
         raise BadRequest("timeout must be a positive number of seconds.")
     params["timeout"] = timeout
+    environment = params.get("environment")
+    if environment is not None and not (
+            isinstance(environment, dict) and all(
+                isinstance(k, str) and k and "=" not in k and "\x00" not in k
+                and isinstance(v, str) and "\x00" not in v
+                for k, v in environment.items())):
+        raise BadRequest("environment must be an object of names to "
+                         "strings.")
     return params
 
 

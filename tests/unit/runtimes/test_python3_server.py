@@ -379,6 +379,36 @@ def test_module_state_does_not_leak_between_executions(runtime):
     assert outputs == [1, 1, 1]
 
 
+def test_the_environment_is_the_executions_own(runtime):
+    fid = runtime.deploy("""
+        import os
+
+        def main():
+            return {k: os.environ.get(k) for k in ("GREETING", "TMPDIR")}
+    """)
+    seen = runtime.execute(fid, environment={"GREETING": "hello"})
+    assert seen["success"] is True
+    assert seen["output"]["GREETING"] == "hello"
+    # The execution's own TMPDIR still wins, and the next execution, with
+    # no environment, sees nothing of the previous one's.
+    assert seen["output"]["TMPDIR"] != runtime.tmp
+    later = runtime.execute(fid)
+    assert later["output"]["GREETING"] is None
+
+
+@pytest.mark.parametrize("environment", [
+    ["A"], {"A": 1}, {"A=B": "x"}, {"A": "nul\x00"}])
+def test_an_environment_not_of_names_to_strings_is_400(runtime,
+                                                        environment):
+    fid = runtime.deploy("def main():\n    return 1\n")
+    status, body = runtime.post("/execute", json.dumps({
+        "execution_id": "e", "function_id": fid,
+        "environment": environment}).encode())
+    assert status == 400
+    assert json.loads(body)["output"] == (
+        "environment must be an object of names to strings.")
+
+
 def test_concurrent_executions_all_succeed(runtime):
     fid = runtime.deploy("""
         import time

@@ -42,6 +42,7 @@ JSON_FIELD_TYPES = {
     "timeout": (str, int),
     "retry_attempts": (str, int),
     "max_event_age": (str, int),
+    "environment": (str, dict),
 }
 JSON_TEXT_FIELDS = ("name", "description", "runtime_id", "entry",
                     "on_failure")

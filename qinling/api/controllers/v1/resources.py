@@ -122,13 +122,16 @@ class Function(Resource):
     retry_attempts = types.int32
     max_event_age = types.int32
     on_failure = wtypes.text
+    #: the environment variables of its executions (not in upstream).
+    environment = {wtypes.text: wtypes.text}
 
-    _rendered = frozenset(("code",))
+    _rendered = frozenset(("code", "environment"))
 
     @classmethod
     def from_row(cls, row):
         obj = super().from_row(row)
         obj.code = json.dumps(row.code)
+        obj.environment = row.environment or {}
         return obj
 
 
@@ -155,6 +158,7 @@ def function_to_dict(row):
         "retry_attempts": row.retry_attempts,
         "max_event_age": row.max_event_age,
         "on_failure": row.on_failure,
+        "environment": row.environment or {},
         "project_id": row.project_id,
         "created_at": format_time(row.created_at),
         "updated_at": format_time(row.updated_at),
@@ -206,11 +210,20 @@ class FunctionVersion(Resource):
     function_id = wsme.wsattr(wtypes.text, readonly=True)
     version_number = wsme.wsattr(types.int32, readonly=True)
     count = wsme.wsattr(types.int32, readonly=True)
-    #: the snapshot's entry and limits (upstream kept none).
+    #: the snapshot's entry, limits and environment (upstream kept none).
     entry = wsme.wsattr(wtypes.text, readonly=True)
     cpu = wsme.wsattr(types.int32, readonly=True)
     memory_size = wsme.wsattr(types.int64, readonly=True)
     timeout = wsme.wsattr(types.int32, readonly=True)
+    environment = wsme.wsattr({wtypes.text: wtypes.text}, readonly=True)
+
+    _rendered = frozenset(("environment",))
+
+    @classmethod
+    def from_row(cls, row):
+        obj = super().from_row(row)
+        obj.environment = row.environment or {}
+        return obj
 
 
 class FunctionVersions(wtypes.Base):
